@@ -1,0 +1,320 @@
+"""Typed configuration: YAML with ${VAR} interpolation, validated into models that reject unknown keys."""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from driftwatch.errors import ConfigError, UnknownMonitorError
+from driftwatch.stattests.catalog import lookup
+from driftwatch.types import Kind, MultipleTesting
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as '90s', '15m', '1h', '7d'."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r} (use seconds or a string like '30s', '15m', '1h')")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"invalid duration {value!r} (use seconds or a string like '30s', '15m', '1h')")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, Field(description="seconds; accepts '30s', '15m', '1h', '7d'")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeatureSpec(_Strict):
+    """One monitored column: its kind (inferred when absent), stat test and threshold overrides."""
+
+    kind: Kind | None = None
+    method: str | None = None
+    threshold: float | None = Field(default=None, gt=0)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            lookup(value, info.data.get("kind"))
+        return value
+
+
+class ReferenceSpec(_Strict):
+    """Where the reference dataset lives: a file, glob or folder, or a SQL query."""
+
+    path: str | None = None
+    query: str | None = None
+    url: str | None = None
+    format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceSpec:
+        if (self.path is None) == (self.query is None):
+            raise ValueError("give exactly one of 'path' (file, glob or folder) or 'query' (SQL, with 'url')")
+        if self.query is not None and self.url is None:
+            raise ValueError("'query' needs 'url', the SQLAlchemy URL of the database to run it on")
+        return self
+
+
+class DriftSettings(_Strict):
+    """How features are compared and when a whole dataset counts as drifted."""
+
+    min_rows: int = Field(default=100, ge=1)
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    multiple_testing: MultipleTesting = MultipleTesting.NONE
+    methods: dict[Kind, str] = Field(default_factory=dict)
+    thresholds: dict[Kind, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _methods_fit_kinds(self) -> DriftSettings:
+        for kind, method in self.methods.items():
+            lookup(method, kind)
+        for kind, threshold in self.thresholds.items():
+            if threshold <= 0:
+                raise ValueError(f"thresholds.{kind} must be positive, got {threshold}")
+        return self
+
+
+class WindowSettings(_Strict):
+    """The slice of live traffic one check looks at."""
+
+    type: Literal["tumbling", "sliding"] = "tumbling"
+    duration: Duration = 900.0
+    rows: int = Field(default=10_000, ge=1)
+    max_sample_rows: int = Field(default=50_000, ge=1)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class ScheduleSettings(_Strict):
+    """When a monitor's check runs: every `interval`, or on a `cron` expression."""
+
+    interval: Duration = 60.0
+    cron: str | None = None
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class MonitorConfig(_Strict):
+    """One model input stream compared against one reference dataset."""
+
+    name: str = Field(pattern=_NAME)
+    reference: ReferenceSpec
+    features: dict[str, FeatureSpec] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    prediction_columns: list[str] = Field(default_factory=list)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        # `feature: numeric` is shorthand for `feature: {kind: numeric}`.
+        if isinstance(value, dict):
+            return {k: {"kind": v} if isinstance(v, str) else ({} if v is None else v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> MonitorConfig:
+        both = sorted(set(self.ignore) & set(self.features))
+        if both:
+            raise ValueError(f"features both listed and ignored: {', '.join(both)}")
+        return self
+
+
+class StorageSettings(_Strict):
+    """Where check history is kept; SQLite in data_dir unless a URL is given."""
+
+    url: str | None = None
+
+
+class ServerSettings(_Strict):
+    """The daemon's HTTP listener."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=0, le=65535)
+
+
+class Config(_Strict):
+    """A whole driftwatch configuration file."""
+
+    data_dir: Path = Path("./data")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    monitors: list[MonitorConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_monitors(self) -> Config:
+        seen: set[str] = set()
+        for monitor in self.monitors:
+            if monitor.name in seen:
+                raise ValueError(f"monitor name '{monitor.name}' is used twice")
+            seen.add(monitor.name)
+        return self
+
+    @property
+    def storage_url(self) -> str:
+        """The SQLAlchemy URL of the history database."""
+        return self.storage.url or f"sqlite:///{(self.data_dir / 'driftwatch.db').as_posix()}"
+
+    def monitor(self, name: str) -> MonitorConfig:
+        """The monitor called `name`, or an error listing the configured ones."""
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        raise UnknownMonitorError(name, [m.name for m in self.monitors])
+
+
+def load_config(path: str | Path, environ: typing.Mapping[str, str] | None = None) -> Config:
+    """Read, interpolate and validate a config file; relative paths resolve against its folder."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read file: {exc.strerror or exc}"]) from exc
+    return parse_config(text, source=source, base_dir=path.resolve().parent, environ=environ)
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", base_dir: Path | None = None, environ: typing.Mapping[str, str] | None = None
+) -> Config:
+    """Validate config text; every problem is reported with its YAML path."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["the file must hold a mapping with at least 'monitors'"])
+    problems: list[str] = []
+    raw = _interpolate(raw, os.environ if environ is None else environ, (), problems)
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+    return _resolve_paths(config, base_dir or Path.cwd())
+
+
+def _interpolate(value: Any, environ: typing.Mapping[str, str], loc: tuple, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, environ, (*loc, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, environ, (*loc, i), problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ and (environ[name] != "" or default is None):
+            return environ[name]
+        if default is not None:
+            return default
+        problems.append(
+            f"{_path(loc)}: environment variable {name} is not set (set it, or write ${{{name}:-default}})"
+        )
+        return ""
+
+    return _VAR.sub(substitute, value)
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def resolve(p: str | Path) -> Path:
+        p = Path(os.path.expanduser(str(p)))
+        return p if p.is_absolute() else (base / p)
+
+    monitors = [
+        m.model_copy(update={"reference": m.reference.model_copy(update={"path": str(resolve(m.reference.path))})})
+        if m.reference.path is not None
+        else m
+        for m in config.monitors
+    ]
+    return config.model_copy(update={"data_dir": resolve(config.data_dir), "monitors": monitors})
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(err: Any) -> str:
+    """One 'yaml.path: message' line for a pydantic error, with the valid keys for an unknown one."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        valid = _fields_at(loc[:-1])
+        hint = f" (valid: {', '.join(valid)})" if valid else ""
+        return f"{_path(loc)}: unknown key '{loc[-1]}'{hint}"
+    if kind == "missing":
+        return f"{_path(loc)}: required key is missing"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind in {"enum", "literal_error"}:
+        message = f"{message}, got {err['input']!r}"
+    return f"{_path(loc)}: {message}"
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    annotation: Any = Config
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif typing.get_origin(annotation) is list and isinstance(part, int):
+            annotation = typing.get_args(annotation)[0]
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation

@@ -1,0 +1,32 @@
+"""Exceptions raised at driftwatch's boundaries, each with a message a user can act on."""
+
+from __future__ import annotations
+
+
+class DriftwatchError(Exception):
+    """Base class for every error driftwatch raises on purpose."""
+
+
+class ConfigError(DriftwatchError, ValueError):
+    """The configuration file is unreadable or invalid; `problems` lists each as 'path: message'."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class DataError(DriftwatchError, ValueError):
+    """Input data cannot be read or does not fit what the monitor expects."""
+
+
+class UnknownMonitorError(DriftwatchError, KeyError):
+    """A monitor name that the configuration does not define."""
+
+    def __init__(self, name: str, valid: list[str]):
+        self.name = name
+        self.valid = valid
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown monitor '{self.name}' (valid: {', '.join(self.valid) or 'none configured'})"

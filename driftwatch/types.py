@@ -1,0 +1,32 @@
+"""Shared enums and type aliases used across driftwatch."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a feature is compared: its values as numbers, as labels, or as free text."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    TEXT = "text"
+
+
+class Status(StrEnum):
+    """Outcome of one feature's comparison; only `ok` carries a test score."""
+
+    OK = "ok"
+    INSUFFICIENT_DATA = "insufficient_data"
+    MISSING_COLUMN = "missing_column"
+    NO_VALID_VALUES = "no_valid_values"
+    NO_REFERENCE_VALUES = "no_reference_values"
+    ERROR = "error"
+
+
+class MultipleTesting(StrEnum):
+    """Correction applied across the p-value tests of one check."""
+
+    NONE = "none"
+    BONFERRONI = "bonferroni"
+    BH = "bh"
