@@ -213,7 +213,11 @@ def load_config(path: str | Path, environ: typing.Mapping[str, str] | None = Non
 
 
 def parse_config(
-    text: str, *, source: str = "<config>", base_dir: Path | None = None, environ: typing.Mapping[str, str] | None = None
+    text: str,
+    *,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    environ: typing.Mapping[str, str] | None = None,
 ) -> Config:
     """Validate config text; every problem is reported with its YAML path."""
     try:
@@ -247,9 +251,7 @@ def _interpolate(value: Any, environ: typing.Mapping[str, str], loc: tuple, prob
             return environ[name]
         if default is not None:
             return default
-        problems.append(
-            f"{_path(loc)}: environment variable {name} is not set (set it, or write ${{{name}:-default}})"
-        )
+        problems.append(f"{_path(loc)}: environment variable {name} is not set (set it, or write ${{{name}:-default}})")
         return ""
 
     return _VAR.sub(substitute, value)

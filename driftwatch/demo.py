@@ -455,10 +455,7 @@ def _simulate(rng: np.random.Generator, n: int, drift: float) -> pa.Table:
         "symptoms": symptoms,
         "predicted_urgency": urgency,
     }
-    arrays = [
-        pa.array(columns[field.name], type=field.type, mask=nulls.get(field.name, no_nulls))
-        for field in SCHEMA
-    ]
+    arrays = [pa.array(columns[field.name], type=field.type, mask=nulls.get(field.name, no_nulls)) for field in SCHEMA]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

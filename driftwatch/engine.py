@@ -130,8 +130,15 @@ def _check_feature(
     if feature.name not in current.column_names:
         quality = FeatureQuality(current.num_rows, 1.0, feature.missing_rate, 0.0)
         return FeatureResult(
-            **base, method=None, score=None, threshold=None, drifted=enough, status=Status.MISSING_COLUMN,
-            current_rows=0, quality=quality, message="column absent from the current data",
+            **base,
+            method=None,
+            score=None,
+            threshold=None,
+            drifted=enough,
+            status=Status.MISSING_COLUMN,
+            current_rows=0,
+            quality=quality,
+            message="column absent from the current data",
         )
     values, quality = _current_values(feature, current.column(feature.name))
     n = len(values)
@@ -142,7 +149,12 @@ def _check_feature(
         return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values")
     if n == 0:
         return FeatureResult(
-            **common, method=None, score=None, threshold=None, drifted=True, status=Status.NO_VALID_VALUES,
+            **common,
+            method=None,
+            score=None,
+            threshold=None,
+            drifted=True,
+            status=Status.NO_VALID_VALUES,
             message="no usable values (all missing, non-finite or of the wrong type)",
         )
     if n < settings.min_rows:
@@ -154,17 +166,34 @@ def _check_feature(
         score, drifted = get_stat_test(method, fast=fast).compare(feature, values, kind, threshold)
     except Exception as exc:  # a stat test failing on odd data must not stop the other features
         return FeatureResult(
-            **common, method=method, score=None, threshold=threshold, drifted=False, status=Status.ERROR,
-            score_kind=spec.score_kind, message=f"{type(exc).__name__}: {exc}",
+            **common,
+            method=method,
+            score=None,
+            threshold=threshold,
+            drifted=False,
+            status=Status.ERROR,
+            score_kind=spec.score_kind,
+            message=f"{type(exc).__name__}: {exc}",
         )
     if not math.isfinite(score) and spec.score_kind == "p_value":
         return FeatureResult(
-            **common, method=method, score=None, threshold=threshold, drifted=False, status=Status.ERROR,
-            score_kind=spec.score_kind, message=f"{method} returned {score}",
+            **common,
+            method=method,
+            score=None,
+            threshold=threshold,
+            drifted=False,
+            status=Status.ERROR,
+            score_kind=spec.score_kind,
+            message=f"{method} returned {score}",
         )
     return FeatureResult(
-        **common, method=method, score=float(score), threshold=threshold, drifted=bool(drifted),
-        status=Status.OK, score_kind=spec.score_kind,
+        **common,
+        method=method,
+        score=float(score),
+        threshold=threshold,
+        drifted=bool(drifted),
+        status=Status.OK,
+        score_kind=spec.score_kind,
     )
 
 
