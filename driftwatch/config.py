@@ -163,6 +163,11 @@ class StorageSettings(_Strict):
 
     url: str | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _blank_is_default(cls, value: str | None) -> str | None:
+        return value or None
+
 
 class ServerSettings(_Strict):
     """The daemon's HTTP listener."""

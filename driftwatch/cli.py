@@ -1,0 +1,155 @@
+"""The `driftwatch` command line: validate config, profile references, run one-shot checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from driftwatch.config import Config, load_config
+from driftwatch.errors import DriftwatchError
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Watch model inputs drift away from their reference."
+)
+config_app = typer.Typer(no_args_is_help=True, help="Work with configuration files.")
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to the YAML config file.")]
+MonitorOpt = Annotated[str | None, typer.Option("--monitor", "-m", help="Monitor name (default: every monitor).")]
+# Inputs larger than this get a progress bar.
+PROGRESS_ROWS = 100_000
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except DriftwatchError as exc:
+        raise _fail(str(exc)) from None
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOpt) -> None:
+    """Check a config file; print a summary, or every problem with its YAML path, and exit 2."""
+    cfg = _load(config)
+    out.print(f"[green]ok[/] {config}: {len(cfg.monitors)} monitor(s), data_dir {cfg.data_dir}", highlight=False)
+    for m in cfg.monitors:
+        src = m.reference.path or "SQL query"
+        out.print(f"\n[bold]{m.name}[/]  reference: {src}", highlight=False)
+        if not m.features:
+            out.print("  features: every reference column (kinds inferred; see `driftwatch profile`)")
+        for name, spec in m.features.items():
+            kind = spec.kind.value if spec.kind else "inferred"
+            method = spec.method or (m.drift.methods.get(spec.kind) if spec.kind else None)
+            threshold = f", threshold {spec.threshold}" if spec.threshold is not None else ""
+            out.print(f"  {name}: {kind}, method {method or 'evidently default'}{threshold}", highlight=False)
+        if m.ignore:
+            out.print(f"  ignored: {', '.join(m.ignore)}", highlight=False)
+
+
+@app.command()
+def profile(config: ConfigOpt, monitor: MonitorOpt = None) -> None:
+    """Build (or load) each reference profile and print its schema: kind, why, missing share, range."""
+    from driftwatch.profile import load_profile
+
+    cfg = _load(config)
+    try:
+        monitors = [cfg.monitor(monitor)] if monitor else cfg.monitors
+        for m in monitors:
+            with err.status(f"profiling {m.name} reference"):
+                prof = load_profile(m, cfg.data_dir)
+            out.print(_schema_table(prof))
+    except (DriftwatchError, KeyError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _schema_table(prof) -> Table:
+    table = Table(title=f"{prof.monitor}: {prof.rows} reference rows, version {prof.version}", title_justify="left")
+    for col in ("feature", "kind", "why", "missing", "cardinality / range"):
+        table.add_column(col)
+    for f in prof.features:
+        if f.numeric is not None:
+            n = f.numeric
+            detail = f"{n.min:.4g} .. {n.max:.4g} (median {n.quantiles.get('p50', float('nan')):.4g})"
+        elif f.categorical is not None:
+            shown = ", ".join(map(str, f.categorical.categories[:6]))
+            more = " ..." if f.categorical.n_unique > 6 else ""
+            detail = f"{f.categorical.n_unique} categories: {shown}{more}"
+        else:
+            assert f.text is not None
+            detail = f"length mean {f.text.length_mean:.0f}, p95 {f.text.length_p95:.0f} chars"
+        name = f"{f.name} (prediction)" if f.schema.prediction else f.name
+        table.add_row(name, f.kind.value, f.schema.reason, f"{f.missing_rate * 100:.1f}%", detail)
+    for s in prof.skipped:
+        table.add_row(s.name, "-", s.reason, "-", "-", style="dim")
+    return table
+
+
+@app.command()
+def check(
+    config: ConfigOpt,
+    current: Annotated[Path, typer.Option("--current", help="Current data: file, folder or glob.")],
+    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor to check.")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.TABLE,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 on dataset drift.")] = False,
+) -> None:
+    """Compare a batch of current data with a monitor's reference; exit 1 on drift with --fail-on-drift."""
+    from driftwatch import readers, render
+    from driftwatch.engine import run_check
+    from driftwatch.profile import load_profile
+
+    cfg = _load(config)
+    try:
+        m = cfg.monitor(monitor)
+        with err.status("reading current data and reference profile"):
+            table = readers.read_path(current)
+            prof = load_profile(m, cfg.data_dir)
+        if table.num_rows > PROGRESS_ROWS and err.is_terminal:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("comparing features", total=len(prof.features))
+                result = run_check(prof, table, m.drift, on_feature=lambda _: progress.advance(task))
+        else:
+            result = run_check(prof, table, m.drift)
+    except (DriftwatchError, KeyError) as exc:
+        raise _fail(str(exc)) from None
+    if fmt == OutputFormat.JSON:
+        sys.stdout.write(json.dumps(render.to_dict(result), indent=2) + "\n")
+    elif fmt == OutputFormat.MARKDOWN:
+        sys.stdout.write(render.to_markdown(result))
+    else:
+        out.print(render.to_table(result))
+    if fail_on_drift and result.dataset_drift:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point for `python -m driftwatch`."""
+    app()
