@@ -1,0 +1,114 @@
+"""The real `driftwatch` command on the bundled example data: exit codes, output formats, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import EXAMPLES
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "driftwatch", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_drifted_batch_fails_and_names_features(example_config: Path) -> None:
+    cfg = str(example_config)
+    proc = run(
+        "check",
+        "-c",
+        cfg,
+        "--monitor",
+        "triage",
+        "--current",
+        str(EXAMPLES / "batch_drifted.csv"),
+        "--fail-on-drift",
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["monitor"] == "triage"
+    assert doc["dataset_drift"] is True
+    assert doc["drift_share"] >= 0.5
+    drifted = {f["name"] for f in doc["features"] if f["drifted"]}
+    assert {"patient_age", "temperature_c", "channel", "arrival_mode", "symptoms"} <= drifted
+    for f in doc["features"]:
+        assert {"name", "kind", "method", "score", "threshold", "drifted", "status"} <= f.keys()
+    by_name = {f["name"]: f for f in doc["features"]}
+    assert by_name["patient_age"]["method"] == "wasserstein"
+    assert by_name["channel"]["method"] == "jensenshannon"
+    assert by_name["channel"]["quality"]["unseen_category_rate"] > 0.2
+    assert by_name["temperature_c"]["quality"]["out_of_range_rate"] > 0.05
+    # severity order: drifted first
+    flags = [f["drifted"] for f in doc["features"]]
+    assert flags == sorted(flags, reverse=True)
+
+
+def test_clean_batch_passes(example_config: Path) -> None:
+    proc = run(
+        "check",
+        "-c",
+        str(example_config),
+        "--monitor",
+        "triage",
+        "--current",
+        str(EXAMPLES / "batch_clean.csv"),
+        "--fail-on-drift",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no dataset drift" in proc.stdout
+
+
+def test_markdown_output(example_config: Path) -> None:
+    proc = run(
+        "check",
+        "-c",
+        str(example_config),
+        "-m",
+        "triage",
+        "--current",
+        str(EXAMPLES / "batch_drifted.csv"),
+        "--format",
+        "markdown",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("### 🔴 driftwatch: triage: DATASET DRIFT")
+    assert "| `temperature_c` | numeric | wasserstein |" in proc.stdout
+
+
+def test_usage_and_data_errors_exit_2(example_config: Path, tmp_path: Path) -> None:
+    cfg = str(example_config)
+    proc = run("check", "-c", cfg, "-m", "nope", "--current", str(EXAMPLES / "batch_clean.csv"))
+    assert proc.returncode == 2
+    assert "unknown monitor 'nope' (valid: triage)" in proc.stderr
+    proc = run("check", "-c", cfg, "-m", "triage", "--current", str(tmp_path / "missing.csv"))
+    assert proc.returncode == 2
+    assert "missing.csv: no such file or folder" in proc.stderr
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    proc = run("check", "-c", cfg, "-m", "triage", "--current", str(bad))
+    assert proc.returncode == 2
+    assert "cannot read as parquet" in proc.stderr
+    proc = run("check", "-c", cfg, "-m", "triage", "--current", str(EXAMPLES / "batch_clean.csv"), "--format", "xml")
+    assert proc.returncode == 2
+
+
+def test_config_validate(example_config: Path, tmp_path: Path) -> None:
+    proc = run("config", "validate", "-c", str(example_config))
+    assert proc.returncode == 0
+    assert "triage" in proc.stdout and "patient_age: numeric" in proc.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitors:\n  - name: m\n    reference: {path: r.csv}\n    features:\n      age: {method: kss}\n")
+    proc = run("config", "validate", "-c", str(bad))
+    assert proc.returncode == 2
+    assert "monitors[0].features.age.method: unknown stat test 'kss' (valid: anderson, chisquare," in proc.stderr
+
+
+def test_profile_prints_schema(example_config: Path) -> None:
+    proc = run("profile", "-c", str(example_config), "--monitor", "triage")
+    assert proc.returncode == 0, proc.stderr
+    assert "5000 reference rows" in proc.stdout
+    assert "symptoms" in proc.stdout and "text" in proc.stdout
