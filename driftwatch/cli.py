@@ -154,3 +154,21 @@ def check(
 def main() -> None:
     """Entry point for `python -m driftwatch`."""
     app()
+
+
+@app.command("demo-batch")
+def demo_batch(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.csv, .parquet or .jsonl).")],
+    rows: Annotated[int, typer.Option(min=0, help="Rows to generate.")] = 1000,
+    drift: Annotated[float, typer.Option(min=0.0, max=1.0, help="0: like the reference, 1: heavily drifted.")] = 0.8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Write a production-like batch for the example triage monitor."""
+    from driftwatch import demo, readers
+
+    table = demo.production_batch(rows, drift, seed)
+    try:
+        readers.write_file(table, output)
+    except DriftwatchError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {rows} rows (drift {drift}) to {output}", highlight=False)

@@ -100,3 +100,19 @@ def concat(tables: Iterable[pa.Table]) -> pa.Table:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataError(f"files do not share compatible column types: {exc}") from exc
+
+
+def write_file(table: pa.Table, path: Path) -> None:
+    """Write a table in the format its suffix names."""
+    kind = file_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "parquet":
+        pq.write_table(table, path)
+    elif kind == "csv":
+        pa_csv.write_csv(table, path)
+    else:
+        import orjson
+
+        with path.open("wb") as fh:
+            for row in table.to_pylist():
+                fh.write(orjson.dumps(row) + b"\n")

@@ -112,3 +112,15 @@ def test_profile_prints_schema(example_config: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "5000 reference rows" in proc.stdout
     assert "symptoms" in proc.stdout and "text" in proc.stdout
+
+
+def test_demo_batch_round_trip(example_config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.jsonl"
+    proc = run("demo-batch", "-o", str(out), "--rows", "300", "--drift", "0", "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert len(out.read_text().splitlines()) == 300
+    proc = run("check", "-c", str(example_config), "-m", "triage", "--current", str(out), "--fail-on-drift")
+    assert proc.returncode == 0, proc.stdout
+    proc = run("demo-batch", "-o", str(tmp_path / "b.txt"))
+    assert proc.returncode == 2
+    assert "cannot tell the format from the suffix '.txt'" in proc.stderr
