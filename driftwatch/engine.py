@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from driftwatch.config import DriftSettings
 from driftwatch.profile import FeatureProfile, ReferenceProfile
@@ -241,12 +240,17 @@ def _rate(count: int, total: int) -> float:
 def _default(feature: FeatureProfile, values: np.ndarray | pa.Array) -> str:
     """evidently's default test, from the reference size and the distinct values of reference and current."""
     if feature.numeric is not None:
+        # The rule only asks whether there are more than 5 (or 2) distinct values: past that, skip the count.
+        if feature.numeric.n_unique > 5:
+            return default_method(feature.kind, feature.valid, feature.numeric.n_unique)
         ref = feature.numeric.values
         cur = np.unique(values)
         pos = np.minimum(ref.searchsorted(cur), ref.size - 1)
         new = int(np.count_nonzero(ref[pos] != cur))
         distinct = feature.numeric.n_unique + new
     elif feature.categorical is not None:
+        if feature.categorical.n_unique > 2:
+            return default_method(feature.kind, feature.valid, feature.categorical.n_unique)
         cur = pc.unique(values).to_pylist()
         distinct = len(set(feature.categorical.categories.tolist()) | set(cur))
     else:
@@ -265,7 +269,9 @@ def _correct(results: list[FeatureResult], how: MultipleTesting) -> list[Feature
     if how == MultipleTesting.BONFERRONI:
         adjusted = np.minimum(ps * len(ps), 1.0)
     else:
-        adjusted = stats.false_discovery_control(ps, method="bh")
+        from scipy.stats import false_discovery_control
+
+        adjusted = false_discovery_control(ps, method="bh")
     out = list(results)
     for i, adj in zip(idx, adjusted, strict=True):
         r = results[i]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,7 +52,10 @@ def to_numeric(column: Column) -> NumericValues:
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         data = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        # pandas does the lenient per-value parse that Arrow's all-or-nothing cast cannot.
+        # pandas does the lenient per-value parse that Arrow's all-or-nothing cast cannot; imported here
+        # because only string-typed numbers need it.
+        import pandas as pd
+
         data = pd.to_numeric(pd.Series(arr.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(np.float64)
         blank = pc.sum(pc.equal(pc.utf8_trim_whitespace(arr), "")).as_py() or 0
         parsed_missing = int(np.isnan(data).sum())

@@ -1,0 +1,34 @@
+"""Check history: a SQL store (SQLite by default, PostgreSQL via postgresql+psycopg://) whose schema alembic manages."""
+
+from __future__ import annotations
+
+from driftwatch.storage.records import (
+    TRIGGERS,
+    CheckRecord,
+    FeatureRecord,
+    MonitorSummary,
+    ReferenceLike,
+    StorageError,
+    UnknownReferenceError,
+)
+from driftwatch.storage.store import HistoryStore, alembic_config, mask_url
+
+__all__ = [
+    "TRIGGERS",
+    "CheckRecord",
+    "FeatureRecord",
+    "HistoryStore",
+    "MonitorSummary",
+    "ReferenceLike",
+    "StorageError",
+    "UnknownReferenceError",
+    "alembic_config",
+    "mask_url",
+    "upgrade",
+]
+
+
+def upgrade(url: str) -> None:
+    """Create or migrate the history schema at `url`; what `driftwatch db upgrade` runs."""
+    with HistoryStore(url) as store:
+        store.upgrade()

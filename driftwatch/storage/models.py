@@ -1,0 +1,140 @@
+"""The history schema: monitors, reference versions, checks with their feature results, and file-ingestion progress.
+
+Times are UTC epoch seconds in DOUBLE PRECISION columns, the same floats the engine produces, so they round-trip
+exactly on SQLite and PostgreSQL. Non-finite floats are stored as NULL. The alembic revisions in `migrations/` create
+this schema; a test compares the two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints let later migrations alter them on SQLite too (batch mode needs names to drop).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids for the high-volume tables.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Monitor(Base):
+    """A monitor name seen by the daemon."""
+
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class ReferenceVersion(Base):
+    """One content version of a monitor's reference dataset."""
+
+    __tablename__ = "reference_versions"
+    __table_args__ = (UniqueConstraint("monitor_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class Check(Base):
+    """One completed check and its dataset-level verdict."""
+
+    __tablename__ = "checks"
+    __table_args__ = (
+        Index("ix_checks_monitor_id_started_at", "monitor_id", "started_at"),
+        # Retention deletes by age across all monitors.
+        Index("ix_checks_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    reference_version_id: Mapped[int] = mapped_column(ForeignKey("reference_versions.id"))
+    started_at: Mapped[float] = mapped_column(Double)
+    duration_seconds: Mapped[float] = mapped_column(Double)
+    window_start: Mapped[float | None] = mapped_column(Double)
+    window_end: Mapped[float | None] = mapped_column(Double)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(32))
+    dataset_drift: Mapped[bool] = mapped_column(Boolean)
+    drift_share: Mapped[float] = mapped_column(Double)
+    drift_share_threshold: Mapped[float] = mapped_column(Double)
+    drifted_features: Mapped[int] = mapped_column(Integer)
+    judged_features: Mapped[int] = mapped_column(Integer)
+    multiple_testing: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    features: Mapped[list[FeatureResultRow]] = relationship(
+        order_by="FeatureResultRow.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class FeatureResultRow(Base):
+    """One feature's result within a check."""
+
+    __tablename__ = "feature_results"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    check_id: Mapped[int] = mapped_column(BigId, ForeignKey("checks.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Double)
+    score_kind: Mapped[str | None] = mapped_column(String(32))
+    p_value: Mapped[float | None] = mapped_column(Double)
+    adjusted_p_value: Mapped[float | None] = mapped_column(Double)
+    threshold: Mapped[float | None] = mapped_column(Double)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(32))
+    reference_rows: Mapped[int] = mapped_column(BigInteger)
+    current_rows: Mapped[int] = mapped_column(BigInteger)
+    prediction: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text)
+    missing_rate: Mapped[float | None] = mapped_column(Double)
+    reference_missing_rate: Mapped[float | None] = mapped_column(Double)
+    type_error_rate: Mapped[float | None] = mapped_column(Double)
+    unseen_category_rate: Mapped[float | None] = mapped_column(Double)
+    out_of_range_rate: Mapped[float | None] = mapped_column(Double)
+
+
+class FileSourceProgress(Base):
+    """A source file already ingested for a monitor, identified by path, size and mtime."""
+
+    __tablename__ = "file_source_progress"
+    __table_args__ = (UniqueConstraint("monitor_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    ingested_at: Mapped[float] = mapped_column(Double)
+    rows: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,159 @@
+"""What the history store returns and raises: frozen records, never ORM objects."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from driftwatch.engine import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.errors import DriftwatchError
+from driftwatch.types import Kind, MultipleTesting, Status
+
+# What started a check; kept short and closed so dashboards can group by it.
+TRIGGERS = ("schedule", "manual", "cli")
+
+
+class StorageError(DriftwatchError):
+    """The history database is unreachable, misconfigured or out of date; `url` has its password masked."""
+
+    def __init__(self, url: str, problem: str):
+        self.url = url
+        self.problem = problem
+        super().__init__(f"history database {url}: {problem}")
+
+
+class UnknownReferenceError(StorageError, LookupError):
+    """A check names a reference version that was never recorded."""
+
+
+class ReferenceLike(Protocol):
+    """The parts of a reference profile the store keeps (driftwatch.profile.ReferenceProfile fits)."""
+
+    @property
+    def monitor(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def created_at(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class FeatureRecord:
+    """One stored feature result; non-finite floats come back as None."""
+
+    id: int
+    name: str
+    kind: Kind
+    method: str | None
+    score: float | None
+    score_kind: str | None
+    p_value: float | None
+    adjusted_p_value: float | None
+    threshold: float | None
+    drifted: bool
+    status: Status
+    reference_rows: int
+    current_rows: int
+    prediction: bool
+    message: str
+    missing_rate: float | None
+    reference_missing_rate: float | None
+    type_error_rate: float | None
+    unseen_category_rate: float | None
+    out_of_range_rate: float | None
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One stored check; times are UTC epoch seconds and `features` is None when not loaded (list views)."""
+
+    id: int
+    monitor: str
+    reference_version: str
+    started_at: float
+    duration_seconds: float
+    window_start: float | None
+    window_end: float | None
+    rows: int
+    status: Status
+    dataset_drift: bool
+    drift_share: float
+    drift_share_threshold: float
+    drifted_features: int
+    judged_features: int
+    multiple_testing: MultipleTesting
+    trigger: str
+    error: str | None
+    features: tuple[FeatureRecord, ...] | None = None
+
+    def to_result(self) -> CheckResult:
+        """The check as the engine's CheckResult, so the renderers can show past checks; NULL rates become NaN."""
+        if self.features is None:
+            raise ValueError(f"check {self.id} was loaded without its features; use HistoryStore.get_check")
+        return CheckResult(
+            monitor=self.monitor,
+            reference_version=self.reference_version,
+            rows=self.rows,
+            status=self.status,
+            dataset_drift=self.dataset_drift,
+            drifted_features=self.drifted_features,
+            judged_features=self.judged_features,
+            drift_share=self.drift_share,
+            drift_share_threshold=self.drift_share_threshold,
+            multiple_testing=self.multiple_testing,
+            started_at=self.started_at,
+            duration_seconds=self.duration_seconds,
+            features=[_feature_result(f, self.rows) for f in self.features],
+        )
+
+
+@dataclass(frozen=True)
+class MonitorSummary:
+    """A monitor and its latest check, if any."""
+
+    name: str
+    last_check_id: int | None
+    last_check_at: float | None
+    last_status: Status | None
+    last_dataset_drift: bool | None
+
+
+def _feature_result(f: FeatureRecord, rows: int) -> FeatureResult:
+    # The engine's quality rows is always the check's row count, so it is not stored per feature.
+    quality = FeatureQuality(
+        rows=rows,
+        missing_rate=_nan(f.missing_rate),
+        reference_missing_rate=_nan(f.reference_missing_rate),
+        type_error_rate=_nan(f.type_error_rate),
+        unseen_category_rate=f.unseen_category_rate,
+        out_of_range_rate=f.out_of_range_rate,
+    )
+    return FeatureResult(
+        name=f.name,
+        kind=f.kind,
+        method=f.method,
+        score=f.score,
+        threshold=f.threshold,
+        drifted=f.drifted,
+        status=f.status,
+        reference_rows=f.reference_rows,
+        current_rows=f.current_rows,
+        quality=quality,
+        score_kind=f.score_kind,
+        adjusted_p_value=f.adjusted_p_value,
+        prediction=f.prediction,
+        message=f.message,
+    )
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else x

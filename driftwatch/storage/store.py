@@ -1,0 +1,449 @@
+"""The check history store: SQLite by default, PostgreSQL via postgresql+psycopg://, schema managed by alembic."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, delete, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from driftwatch.engine import CheckResult, FeatureResult
+from driftwatch.storage.models import Check, FeatureResultRow, FileSourceProgress, Monitor, ReferenceVersion
+from driftwatch.storage.records import (
+    TRIGGERS,
+    CheckRecord,
+    FeatureRecord,
+    MonitorSummary,
+    ReferenceLike,
+    StorageError,
+    UnknownReferenceError,
+)
+from driftwatch.types import Kind, MultipleTesting, Status
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BACKENDS = ("sqlite", "postgresql")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_SECONDS = 10
+_URL_HELP = "expected e.g. sqlite:///data/driftwatch.db or postgresql+psycopg://user:password@host:5432/db"
+# Any fixed key works; every driftwatch process must use the same one so concurrent upgrades queue up.
+_MIGRATION_LOCK_KEY = 0x64776D67
+# Execution option marking write transactions, which SQLite opens with BEGIN IMMEDIATE.
+_WRITE = "driftwatch_write"
+_MISSING_SCHEMA = re.compile(r"no such (table|column)|(relation|column) \S+ does not exist", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, also for strings SQLAlchemy cannot parse."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^/@:]*:).*@", r"\1***@", url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    """Alembic configuration for the packaged migrations; `url` is only needed for offline SQL or a bare connect."""
+    cfg = AlembicConfig()
+    # configparser treats % as interpolation, and URLs carry %-escapes.
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class HistoryStore:
+    """Check history in a SQL database; thread-safe, and every database failure raises StorageError."""
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.url = mask_url(url)
+        self._clock = clock
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise StorageError(self.url, f"not a valid database URL ({_URL_HELP})") from None
+        backend = parsed.get_backend_name()
+        if backend not in BACKENDS:
+            raise StorageError(self.url, f"unsupported database '{backend}' ({_URL_HELP})")
+        self._password = parsed.password
+        self._sqlite_file = _sqlite_file(parsed)
+        try:
+            self._engine = _create_engine(parsed)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StorageError(self.url, f"cannot load the database driver: {exc} ({_URL_HELP})") from None
+        self._read = sessionmaker(self._engine)
+        self._write = sessionmaker(self._engine.execution_options(**{_WRITE: True}))
+
+    def __repr__(self) -> str:
+        return f"HistoryStore({self.url!r})"
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the latest revision; safe to repeat and to run from several processes."""
+        if self._sqlite_file is not None:
+            try:
+                self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(self.url, f"cannot create folder {self._sqlite_file.parent}: {exc}") from None
+        with self._guard("upgrading the schema"), self._engine.execution_options(**{_WRITE: True}).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close pooled connections; the store reconnects if used again."""
+        self._engine.dispose()
+
+    # ---- writing -----------------------------------------------------------------------------------
+
+    def record_reference(self, profile: ReferenceLike) -> int:
+        """Store a reference version once and return its id (the existing id when already recorded)."""
+        values = dict(
+            version=profile.version,
+            source=profile.source,
+            rows=int(profile.rows),
+            created_at=_required("created_at", profile.created_at),
+        )
+        with self._guard("recording a reference version"), self._write.begin() as s:
+            monitor_id = self._monitor_id(s, profile.monitor)
+            stmt = self._insert(ReferenceVersion).values(monitor_id=monitor_id, **values)
+            s.execute(stmt.on_conflict_do_nothing(index_elements=["monitor_id", "version"]))
+            return s.scalars(
+                select(ReferenceVersion.id).where(
+                    ReferenceVersion.monitor_id == monitor_id, ReferenceVersion.version == profile.version
+                )
+            ).one()
+
+    def record_check(
+        self,
+        result: CheckResult,
+        *,
+        window_start: float | None,
+        window_end: float | None,
+        trigger: str,
+        error: str | None = None,
+    ) -> int:
+        """Store a check and its feature results; its reference version must be recorded first."""
+        if trigger not in TRIGGERS:
+            raise ValueError(f"unknown trigger {trigger!r} (valid: {', '.join(TRIGGERS)})")
+        start, end = _finite(window_start), _finite(window_end)
+        if start is not None and end is not None and start > end:
+            raise ValueError(f"window_start {start} is after window_end {end}")
+        row = Check(
+            started_at=_required("started_at", result.started_at),
+            duration_seconds=_required("duration_seconds", result.duration_seconds),
+            window_start=start,
+            window_end=end,
+            rows=int(result.rows),
+            status=Status(result.status).value,
+            dataset_drift=bool(result.dataset_drift),
+            drift_share=_required("drift_share", result.drift_share),
+            drift_share_threshold=_required("drift_share_threshold", result.drift_share_threshold),
+            drifted_features=int(result.drifted_features),
+            judged_features=int(result.judged_features),
+            multiple_testing=MultipleTesting(result.multiple_testing).value,
+            trigger=trigger,
+            error=error,
+            features=[_feature_row(f) for f in result.features],
+        )
+        with self._guard("recording a check"), self._write.begin() as s:
+            ref = s.execute(
+                select(ReferenceVersion.id, ReferenceVersion.monitor_id)
+                .join(Monitor, ReferenceVersion.monitor_id == Monitor.id)
+                .where(Monitor.name == result.monitor, ReferenceVersion.version == result.reference_version)
+            ).one_or_none()
+            if ref is None:
+                raise UnknownReferenceError(
+                    self.url,
+                    f"monitor '{result.monitor}' has no recorded reference version '{result.reference_version}'"
+                    " (call record_reference(profile) before record_check)",
+                )
+            row.reference_version_id, row.monitor_id = ref
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def delete_older_than(self, cutoff: float) -> int:
+        """Delete checks that started before `cutoff` (epoch seconds) with their feature results; returns the count."""
+        cutoff = _required("cutoff", cutoff)
+        with self._guard("deleting old checks"), self._write.begin() as s:
+            # The database cascades to feature_results; loading them into the session would only cost memory.
+            result: Any = s.execute(
+                delete(Check).where(Check.started_at < cutoff), execution_options={"synchronize_session": False}
+            )
+            return int(result.rowcount)
+
+    def mark_file(self, monitor: str, path: str | Path, size: int, mtime_ns: int, rows: int) -> None:
+        """Remember that this version of a file (path, size, mtime) has been ingested for the monitor."""
+        values = dict(size=int(size), mtime_ns=int(mtime_ns), rows=int(rows), ingested_at=self._clock())
+        with self._guard("marking a file as ingested"), self._write.begin() as s:
+            monitor_id = self._monitor_id(s, monitor)
+            stmt = self._insert(FileSourceProgress).values(monitor_id=monitor_id, path=str(path), **values)
+            s.execute(stmt.on_conflict_do_update(index_elements=["monitor_id", "path"], set_=values))
+
+    # ---- reading -----------------------------------------------------------------------------------
+
+    def file_seen(self, monitor: str, path: str | Path, size: int, mtime_ns: int) -> bool:
+        """Whether this exact version of a file was already ingested; a changed size or mtime counts as new."""
+        stmt = (
+            select(FileSourceProgress.id)
+            .join(Monitor, FileSourceProgress.monitor_id == Monitor.id)
+            .where(
+                Monitor.name == monitor,
+                FileSourceProgress.path == str(path),
+                FileSourceProgress.size == int(size),
+                FileSourceProgress.mtime_ns == int(mtime_ns),
+            )
+        )
+        with self._guard("reading file progress"), self._read() as s:
+            return s.scalar(stmt) is not None
+
+    def list_monitors(self) -> list[MonitorSummary]:
+        """Every monitor with a recorded reference, check or file, with its latest check; sorted by name."""
+        inner = aliased(Check)
+        latest = (
+            select(inner.id)
+            .where(inner.monitor_id == Monitor.id)
+            .order_by(inner.started_at.desc(), inner.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(Monitor.name, Check.id, Check.started_at, Check.status, Check.dataset_drift)
+            .select_from(Monitor)
+            .outerjoin(Check, Check.id == latest)
+            .order_by(Monitor.name)
+        )
+        with self._guard("listing monitors"), self._read() as s:
+            return [
+                MonitorSummary(name, check_id, started, None if status is None else Status(status), drift)
+                for name, check_id, started, status, drift in s.execute(stmt)
+            ]
+
+    def list_checks(
+        self, monitor: str, since: float | None = None, until: float | None = None, limit: int = 100
+    ) -> list[CheckRecord]:
+        """A monitor's checks with since <= started_at < until, newest first, without feature results."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        stmt = self._checks().where(Monitor.name == monitor)
+        if since is not None:
+            stmt = stmt.where(Check.started_at >= since)
+        if until is not None:
+            stmt = stmt.where(Check.started_at < until)
+        stmt = stmt.order_by(Check.started_at.desc(), Check.id.desc()).limit(limit)
+        with self._guard("listing checks"), self._read() as s:
+            return [_check_record(row, name, version, None) for row, name, version in s.execute(stmt)]
+
+    def get_check(self, check_id: int) -> CheckRecord | None:
+        """One check with its feature results in their original order, or None when there is no such check."""
+        stmt = self._checks().where(Check.id == check_id).options(selectinload(Check.features))
+        with self._guard("reading a check"), self._read() as s:
+            found = s.execute(stmt).one_or_none()
+            if found is None:
+                return None
+            row, name, version = found
+            return _check_record(row, name, version, tuple(_feature_record(f) for f in row.features))
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _checks() -> Any:
+        return (
+            select(Check, Monitor.name, ReferenceVersion.version)
+            .join(Monitor, Check.monitor_id == Monitor.id)
+            .join(ReferenceVersion, Check.reference_version_id == ReferenceVersion.id)
+        )
+
+    def _insert(self, model: type) -> Any:
+        """An INSERT that supports ON CONFLICT in the store's dialect."""
+        return (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(model)
+
+    def _monitor_id(self, s: Session, name: str) -> int:
+        """The monitor's id, creating the row when new; concurrent creators both get the same id."""
+        query = select(Monitor.id).where(Monitor.name == name)
+        found = s.scalar(query)
+        if found is not None:
+            return found
+        stmt = self._insert(Monitor).values(name=name, created_at=self._clock())
+        s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        return s.scalars(query).one()
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn database and migration failures into a StorageError naming the (masked) URL."""
+        try:
+            yield
+        except StorageError:
+            raise
+        except CommandError as exc:
+            raise StorageError(self.url, f"{action} failed: {exc}") from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(self.url, f"{action} failed: {self._describe(exc)}") from exc
+
+    def _describe(self, exc: SQLAlchemyError) -> str:
+        message = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if self._password:
+            message = message.replace(self._password, "***")
+        if _MISSING_SCHEMA.search(message):
+            message += " (the schema is missing or outdated: run `driftwatch db upgrade`)"
+        return message
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            # One shared connection, or every pooled connection would see its own empty database.
+            engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_SECONDS
+    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, connect_args=connect_args)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # sqlite3 would BEGIN only before DML; _sqlite_begin takes over so reads are transactions too.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL lets readers (the HTTP API) run while the scheduler writes.
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    # Off by default in SQLite; retention relies on ON DELETE CASCADE.
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A deferred transaction that later writes gets SQLITE_BUSY at once under WAL instead of waiting out
+    # busy_timeout, so writers take the write lock up front.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of a plain SQLite URL, whose folder upgrade() creates."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri") == "true" or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _required(name: str, x: float) -> float:
+    if x is None or not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {x!r}")
+    return float(x)
+
+
+def _feature_row(f: FeatureResult) -> FeatureResultRow:
+    q = f.quality
+    return FeatureResultRow(
+        name=f.name,
+        kind=Kind(f.kind).value,
+        method=f.method,
+        score=_finite(f.score),
+        score_kind=f.score_kind,
+        p_value=_finite(f.p_value),
+        adjusted_p_value=_finite(f.adjusted_p_value),
+        threshold=_finite(f.threshold),
+        drifted=bool(f.drifted),
+        status=Status(f.status).value,
+        reference_rows=int(f.reference_rows),
+        current_rows=int(f.current_rows),
+        prediction=bool(f.prediction),
+        message=f.message,
+        missing_rate=_finite(q.missing_rate),
+        reference_missing_rate=_finite(q.reference_missing_rate),
+        type_error_rate=_finite(q.type_error_rate),
+        unseen_category_rate=_finite(q.unseen_category_rate),
+        out_of_range_rate=_finite(q.out_of_range_rate),
+    )
+
+
+def _feature_record(f: FeatureResultRow) -> FeatureRecord:
+    return FeatureRecord(
+        id=f.id,
+        name=f.name,
+        kind=Kind(f.kind),
+        method=f.method,
+        score=f.score,
+        score_kind=f.score_kind,
+        p_value=f.p_value,
+        adjusted_p_value=f.adjusted_p_value,
+        threshold=f.threshold,
+        drifted=f.drifted,
+        status=Status(f.status),
+        reference_rows=f.reference_rows,
+        current_rows=f.current_rows,
+        prediction=f.prediction,
+        message=f.message,
+        missing_rate=f.missing_rate,
+        reference_missing_rate=f.reference_missing_rate,
+        type_error_rate=f.type_error_rate,
+        unseen_category_rate=f.unseen_category_rate,
+        out_of_range_rate=f.out_of_range_rate,
+    )
+
+
+def _check_record(
+    c: Check, monitor: str, reference_version: str, features: tuple[FeatureRecord, ...] | None
+) -> CheckRecord:
+    return CheckRecord(
+        id=c.id,
+        monitor=monitor,
+        reference_version=reference_version,
+        started_at=c.started_at,
+        duration_seconds=c.duration_seconds,
+        window_start=c.window_start,
+        window_end=c.window_end,
+        rows=c.rows,
+        status=Status(c.status),
+        dataset_drift=c.dataset_drift,
+        drift_share=c.drift_share,
+        drift_share_threshold=c.drift_share_threshold,
+        drifted_features=c.drifted_features,
+        judged_features=c.judged_features,
+        multiple_testing=MultipleTesting(c.multiple_testing),
+        trigger=c.trigger,
+        error=c.error,
+        features=features,
+    )
