@@ -307,13 +307,19 @@ class HistoryStore:
         except StorageError:
             raise
         except CommandError as exc:
-            raise StorageError(self.url, f"{action} failed: {exc}") from exc
+            hint = (
+                " (a newer driftwatch migrated this database; upgrade driftwatch)"
+                if "locate revision" in str(exc)
+                else ""
+            )
+            raise StorageError(self.url, f"{action} failed: {exc}{hint}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(self.url, f"{action} failed: {self._describe(exc)}") from exc
 
     def _describe(self, exc: SQLAlchemyError) -> str:
         message = " ".join(str(getattr(exc, "orig", None) or exc).split())
-        if self._password:
+        # Drivers do not echo passwords; this is a backstop, skipped for tiny ones that would garble every word.
+        if self._password and len(self._password) >= 4:
             message = message.replace(self._password, "***")
         if _MISSING_SCHEMA.search(message):
             message += " (the schema is missing or outdated: run `driftwatch db upgrade`)"
