@@ -172,3 +172,20 @@ def demo_batch(
     except DriftwatchError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {rows} rows (drift {drift}) to {output}", highlight=False)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="Manage the history database.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt) -> None:
+    """Create or migrate the history database to the current schema."""
+    from driftwatch import storage
+
+    cfg = _load(config)
+    try:
+        storage.upgrade(cfg.storage_url)
+    except DriftwatchError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"history database is up to date: {storage.mask_url(cfg.storage_url)}", highlight=False)

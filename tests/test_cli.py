@@ -124,3 +124,16 @@ def test_demo_batch_round_trip(example_config: Path, tmp_path: Path) -> None:
     proc = run("demo-batch", "-o", str(tmp_path / "b.txt"))
     assert proc.returncode == 2
     assert "cannot tell the format from the suffix '.txt'" in proc.stderr
+
+
+def test_db_upgrade(example_config: Path, tmp_path: Path) -> None:
+    proc = run("db", "upgrade", "-c", str(example_config))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "data" / "driftwatch.db").exists()
+    bad = tmp_path / "pg.yaml"
+    bad.write_text(
+        example_config.read_text().replace("${DRIFTWATCH_STORAGE_URL:-}", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    )
+    proc = run("db", "upgrade", "-c", str(bad))
+    assert proc.returncode == 2
+    assert "secret" not in proc.stderr and "127.0.0.1:1" in proc.stderr
