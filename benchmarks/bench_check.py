@@ -494,7 +494,8 @@ def _render(results: list[SizeResult]) -> None:
 def _verdict(results: list[SizeResult]) -> list[str]:
     lines = [
         "speedup = Report s / driftwatch check s (profile build excluded: it runs once per reference version); "
-        "RSS ratio = driftwatch peak / Report peak (driftwatch's check runs in a fresh process on the cached profile; the build runs in its own)."
+        "RSS ratio = driftwatch peak / Report peak (driftwatch's check runs in a fresh process on the cached "
+        "profile; the build runs in its own)."
     ]
     target = next((r for r in results if (r.ref_rows, r.cur_rows) == TARGET_SIZE), None)
     if target is None:
