@@ -130,6 +130,21 @@ class ScheduleSettings(_Strict):
         return parse_duration(value)
 
 
+class FileSourceSettings(_Strict):
+    """Files a model server's request logger writes; each is ingested exactly once, across restarts."""
+
+    path: str
+    format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+    poll_interval: Duration = 10.0
+    # A file younger than this may still be being written; it is picked up on a later poll.
+    settle_seconds: Duration = 2.0
+
+    @field_validator("poll_interval", "settle_seconds", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
 class MonitorConfig(_Strict):
     """One model input stream compared against one reference dataset."""
 
@@ -141,6 +156,7 @@ class MonitorConfig(_Strict):
     drift: DriftSettings = Field(default_factory=DriftSettings)
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    file_source: FileSourceSettings | None = None
 
     @field_validator("features", mode="before")
     @classmethod
@@ -176,12 +192,46 @@ class ServerSettings(_Strict):
     port: int = Field(default=8321, ge=0, le=65535)
 
 
+class CloudEventRoute(_Strict):
+    """Sends KServe inference-logger events of one InferenceService (and endpoint) to a monitor."""
+
+    inference_service: str
+    endpoint: str | None = None
+    monitor: str
+    # Column names for positional inputs (V1 instances as lists, V2 tensors wider than one column).
+    input_columns: list[str] = Field(default_factory=list)
+    output_columns: list[str] = Field(default_factory=list)
+
+
+class IngestSettings(_Strict):
+    """Limits and routing for live ingestion."""
+
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    token: str | None = None
+    durability: Literal["process", "fsync"] = "process"
+    cloudevents: list[CloudEventRoute] = Field(default_factory=list)
+    join_timeout: Duration = 10.0
+    max_pending_events: int = Field(default=10_000, ge=1)
+
+    @field_validator("join_timeout", mode="before")
+    @classmethod
+    def _join_timeout(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("token")
+    @classmethod
+    def _blank_token(cls, value: str | None) -> str | None:
+        return value or None
+
+
 class Config(_Strict):
     """A whole driftwatch configuration file."""
 
     data_dir: Path = Path("./data")
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retention_days: float = Field(default=30.0, gt=0)
     monitors: list[MonitorConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -191,6 +241,10 @@ class Config(_Strict):
             if monitor.name in seen:
                 raise ValueError(f"monitor name '{monitor.name}' is used twice")
             seen.add(monitor.name)
+        for i, route in enumerate(self.ingest.cloudevents):
+            if route.monitor not in seen:
+                valid = ", ".join(sorted(seen))
+                raise ValueError(f"ingest.cloudevents[{i}].monitor: unknown monitor '{route.monitor}' (valid: {valid})")
         return self
 
     @property
@@ -267,12 +321,14 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         p = Path(os.path.expanduser(str(p)))
         return p if p.is_absolute() else (base / p)
 
-    monitors = [
-        m.model_copy(update={"reference": m.reference.model_copy(update={"path": str(resolve(m.reference.path))})})
-        if m.reference.path is not None
-        else m
-        for m in config.monitors
-    ]
+    monitors = []
+    for m in config.monitors:
+        update: dict[str, Any] = {}
+        if m.reference.path is not None:
+            update["reference"] = m.reference.model_copy(update={"path": str(resolve(m.reference.path))})
+        if m.file_source is not None:
+            update["file_source"] = m.file_source.model_copy(update={"path": str(resolve(m.file_source.path))})
+        monitors.append(m.model_copy(update=update))
     return config.model_copy(update={"data_dir": resolve(config.data_dir), "monitors": monitors})
 
 
