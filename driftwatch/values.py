@@ -35,51 +35,55 @@ class LabelValues:
 
 
 def _combined(column: Column) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def to_numeric(column: Column) -> NumericValues:
-    """Values as float64; nulls and NaN count as missing, +-inf as non-finite, unparsable text as type errors."""
-    arr = _combined(column)
-    rows = len(arr)
-    t = arr.type
-    type_errors = 0
-    if pa.types.is_dictionary(t):
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
-        t = arr.type
+    return arr
+
+
+def numeric_aligned(column: Column) -> tuple[np.ndarray, np.ndarray]:
+    """Row-aligned float64 values (NaN where missing or unreadable) and a mask of the unreadable rows."""
+    arr = _combined(column)
+    t = arr.type
+    rows = len(arr)
     if pa.types.is_null(t):
-        return NumericValues(np.empty(0), rows, rows, 0, 0)
+        return np.full(rows, np.nan), np.zeros(rows, dtype=bool)
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         data = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        return data, np.zeros(rows, dtype=bool)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
         # pandas does the lenient per-value parse that Arrow's all-or-nothing cast cannot; imported here
         # because only string-typed numbers need it.
         import pandas as pd
 
         data = pd.to_numeric(pd.Series(arr.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(np.float64)
-        blank = pc.sum(pc.equal(pc.utf8_trim_whitespace(arr), "")).as_py() or 0
-        parsed_missing = int(np.isnan(data).sum())
-        literal_nan = pc.sum(pc.match_substring_regex(arr, r"(?i)^\s*nan\s*$")).as_py() or 0
-        type_errors = parsed_missing - arr.null_count - blank - literal_nan
-    else:
-        return NumericValues(np.empty(0), rows, arr.null_count, 0, rows - arr.null_count)
+        trimmed = pc.utf8_trim_whitespace(arr)
+        absent = pc.or_kleene(pc.is_null(arr), pc.equal(trimmed, ""))
+        absent = pc.or_kleene(absent, pc.match_substring_regex(trimmed, r"(?i)^nan$"))
+        absent_np = absent.fill_null(True).to_numpy(zero_copy_only=False)
+        errors = np.isnan(data) & ~absent_np
+        return data, errors
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    return np.full(rows, np.nan), valid
+
+
+def to_numeric(column: Column) -> NumericValues:
+    """Values as float64; nulls and NaN count as missing, +-inf as non-finite, unparsable text as type errors."""
+    data, errors = numeric_aligned(column)
     nan_mask = np.isnan(data)
-    missing = int(nan_mask.sum()) - type_errors
     inf_mask = np.isinf(data)
+    type_errors = int(errors.sum())
     finite = data[~(nan_mask | inf_mask)]
-    return NumericValues(finite, rows, missing, int(inf_mask.sum()), type_errors)
+    return NumericValues(finite, len(data), int(nan_mask.sum()) - type_errors, int(inf_mask.sum()), type_errors)
 
 
-def to_labels(column: Column, kind: Kind) -> LabelValues:
-    """Values as strings; categories accept numbers and booleans (1 and "1" are one category), text only strings."""
+def labels_aligned(column: Column, kind: Kind) -> tuple[pa.Array, np.ndarray]:
+    """Row-aligned string values (null where missing or unreadable) and a mask of the unreadable rows."""
     arr = _combined(column)
-    rows = len(arr)
     t = arr.type
-    if pa.types.is_dictionary(t):
-        arr = arr.dictionary_decode()
-        t = arr.type
+    rows = len(arr)
     if pa.types.is_null(t):
-        return LabelValues(pa.array([], pa.string()), rows, rows, 0)
+        return pa.nulls(rows, pa.string()), np.zeros(rows, dtype=bool)
     if pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
         t = arr.type
@@ -87,15 +91,13 @@ def to_labels(column: Column, kind: Kind) -> LabelValues:
         arr = pc.if_else(pc.is_nan(arr), None, arr)
     scalar_ok = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
     if pa.types.is_string(t) or (kind == Kind.CATEGORICAL and scalar_ok):
-        valid = arr.drop_null().cast(pa.string())
-        return LabelValues(valid, rows, rows - len(valid), 0)
-    return LabelValues(pa.array([], pa.string()), rows, arr.null_count, rows - arr.null_count)
+        return arr.cast(pa.string()), np.zeros(rows, dtype=bool)
+    return pa.nulls(rows, pa.string()), arr.is_valid().to_numpy(zero_copy_only=False)
 
 
-def missing_count(column: Column) -> int:
-    """Nulls plus float NaN."""
-    arr = _combined(column)
-    n = arr.null_count
-    if pa.types.is_floating(arr.type):
-        n += pc.sum(pc.is_nan(arr)).as_py() or 0
-    return int(n)
+def to_labels(column: Column, kind: Kind) -> LabelValues:
+    """Values as strings; categories accept numbers and booleans (1 and "1" are one category), text only strings."""
+    values, errors = labels_aligned(column, kind)
+    type_errors = int(errors.sum())
+    valid = values.drop_null()
+    return LabelValues(valid, len(values), len(values) - len(valid) - type_errors, type_errors)
