@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -84,15 +84,23 @@ def run_check(
     *,
     fast: bool = True,
     on_feature: Callable[[str], None] | None = None,
+    quality: Mapping[str, FeatureQuality] | None = None,
+    rows: int | None = None,
 ) -> CheckResult:
-    """Compare `current` with the reference profile; never raises on bad or empty data."""
+    """Compare `current` with the reference profile; never raises on bad or empty data.
+
+    A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample.
+    """
     started = time.time()
     t0 = time.perf_counter()
-    rows = current.num_rows
-    enough = rows >= settings.min_rows
+    enough = current.num_rows >= settings.min_rows
+    rows = current.num_rows if rows is None else rows
     results = []
     for feature in profile.features:
-        results.append(_check_feature(feature, current, settings, enough, fast))
+        result = _check_feature(feature, current, settings, enough, fast)
+        if quality is not None and feature.name in quality:
+            result = replace(result, quality=quality[feature.name])
+        results.append(result)
         if on_feature is not None:
             on_feature(feature.name)
     results = _correct(results, settings.multiple_testing)

@@ -116,7 +116,7 @@ class _Tally:
 
 
 def _rate(count: int, total: int) -> float:
-    return float(count) / total if total > 0 else 0.0
+    return float(count) / float(total) if total > 0 else 0.0
 
 
 class TumblingWindow:

@@ -11,7 +11,7 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # What started a check; kept short and closed so dashboards can group by it.
-TRIGGERS = ("schedule", "manual", "cli")
+TRIGGERS = ("schedule", "window_close", "manual", "cli")
 
 
 class StorageError(DriftwatchError):
