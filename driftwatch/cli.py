@@ -189,3 +189,70 @@ def db_upgrade(config: ConfigOpt) -> None:
     except DriftwatchError as exc:
         raise _fail(str(exc)) from None
     out.print(f"history database is up to date: {storage.mask_url(cfg.storage_url)}", highlight=False)
+
+
+class LogFormatOpt(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command()
+def run(
+    config: ConfigOpt,
+    log_format: Annotated[LogFormatOpt, typer.Option("--log-format", help="text, or json for log shippers.")] = (
+        LogFormatOpt.TEXT
+    ),
+    host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
+) -> None:
+    """Run the daemon: ingest live rows, check them on schedule, keep the history."""
+    from driftwatch.serve import serve
+
+    cfg = _load(config)
+    serve(cfg, log_format=log_format.value, host=host, port=port)
+
+
+@app.command()
+def replay(
+    config: ConfigOpt,
+    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor to send rows to.")] = "triage",
+    url: Annotated[str | None, typer.Option(help="Daemon URL (default: from config server.*).")] = None,
+    batches: Annotated[int, typer.Option(min=1, help="Batches to send.")] = 10,
+    rows: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 500,
+    drift: Annotated[float, typer.Option(min=0.0, max=1.0, help="Drift of the last batch; it ramps up from 0.")] = 0.8,
+    check: Annotated[bool, typer.Option(help="Ask for a check after sending.")] = True,
+) -> None:
+    """Stream example production-like batches (clean, then drifting) into a running daemon."""
+    import httpx
+    import pyarrow as pa
+
+    from driftwatch import demo
+
+    cfg = _load(config)
+    base = url or f"http://{cfg.server.host}:{cfg.server.port}"
+    headers = {"content-type": "application/vnd.apache.arrow.stream"}
+    if cfg.ingest.token:
+        headers["authorization"] = f"Bearer {cfg.ingest.token}"
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
+        try:
+            for i in range(batches):
+                level = drift * i / max(1, batches - 1)
+                table = demo.production_batch(rows, level, seed=1000 + i)
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, table.schema) as w:
+                    w.write_table(table)
+                resp = client.post(f"/v1/monitors/{monitor}/rows", content=sink.getvalue().to_pybytes())
+                if resp.status_code != 202:
+                    raise _fail(f"{base} answered {resp.status_code}: {resp.text}")
+                out.print(f"batch {i + 1}/{batches}: drift {level:.2f}, accepted {resp.json()['accepted']} rows")
+            if check:
+                resp = client.post(f"/v1/monitors/{monitor}/checks", headers={"content-type": "application/json"})
+                if resp.status_code != 200:
+                    raise _fail(f"check failed: {resp.status_code}: {resp.text}")
+                doc = resp.json()
+                drifted = [f["name"] for f in doc["features"] if f["drifted"]]
+                verdict = "DATASET DRIFT" if doc["dataset_drift"] else "no dataset drift"
+                out.print(f"check {doc['id']}: {verdict} on {doc['rows']} rows; drifted: {', '.join(drifted) or '-'}")
+                out.print(f"history: {base}/v1/monitors/{monitor}/checks")
+        except httpx.HTTPError as exc:
+            raise _fail(f"cannot reach the daemon at {base}: {exc} (is `make run` running?)") from None

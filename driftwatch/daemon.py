@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from driftwatch.config import Config, MonitorConfig
 from driftwatch.engine import CheckResult, run_check
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
-from driftwatch.live import LiveMonitor
+from driftwatch.filesource import ingest_new_files, mark_restored_file
+from driftwatch.ingest.cloudevents import EventJoiner
+from driftwatch.live import IngestOutcome, LiveMonitor
 from driftwatch.profile import load_profile
 from driftwatch.storage import HistoryStore
 from driftwatch.window import WindowSnapshot
@@ -65,6 +68,9 @@ class Daemon:
         self.monitors: dict[str, MonitorState] = {m.name: MonitorState() for m in config.monitors}
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.add_listener(self._job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        ingest = config.ingest
+        # KServe logs a request and its response as two events; joining them makes predictions columns.
+        self.joiners = {m.name: EventJoiner(ingest.join_timeout, ingest.max_pending_events) for m in config.monitors}
         self.draining = False
         self.started = False
         self.storage_errors = 0
@@ -80,6 +86,20 @@ class Daemon:
         if schedule:
             for m in self.config.monitors:
                 self._schedule(m)
+            self.scheduler.add_job(
+                self.expire_events, IntervalTrigger(seconds=1), id="join-expiry", max_instances=1, coalesce=True
+            )
+            for m in self.config.monitors:
+                if m.file_source is not None:
+                    self.scheduler.add_job(
+                        self.poll_files,
+                        IntervalTrigger(seconds=m.file_source.poll_interval),
+                        args=[m.name],
+                        id=f"files:{m.name}",
+                        max_instances=1,
+                        coalesce=True,
+                        next_run_time=datetime.now(UTC),
+                    )
             self.scheduler.add_job(
                 self.housekeeping,
                 IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
@@ -97,7 +117,8 @@ class Daemon:
             profile = load_profile(m, self.config.data_dir)
             self.store.record_reference(profile)
             live = LiveMonitor(m, profile, self.config.data_dir, self.config.ingest.durability, seed=self.seed)
-            live.restore(self.clock())
+            for source in live.restore(self.clock()):
+                mark_restored_file(self.store, m.name, source)
         except DriftwatchError as exc:
             state.load_error = str(exc)
             log.error("monitor=%s cannot load its reference: %s", m.name, exc)
@@ -156,9 +177,34 @@ class Daemon:
             raise MonitorUnavailableError(f"monitor '{name}' is not loaded: {state.load_error or 'starting'}")
         return state.live
 
-    def ingest(self, name: str, table: pa.Table, rejected: int = 0):
+    def ingest(self, name: str, table: pa.Table, rejected: int = 0, source: str | None = None) -> IngestOutcome:
         """Accept rows for a monitor (durable on return)."""
-        return self.live(name).ingest(table, rejected, now=self.clock())
+        return self.live(name).ingest(table, rejected, now=self.clock(), source=source)
+
+    def ingest_event(self, name: str, event_id: str, kind: str, table: pa.Table) -> int:
+        """One half of a logged inference; rows are ingested once both halves (or the timeout) arrive."""
+        self.live(name)
+        joined = self.joiners[name].add(event_id, kind, table)
+        return 0 if joined is None else self.ingest(name, joined).accepted
+
+    def expire_events(self) -> None:
+        """Ingest requests whose response never came (their inputs still count); drop orphan responses."""
+        for name, joiner in self.joiners.items():
+            for table in joiner.expire():
+                try:
+                    self.ingest(name, table)
+                except DriftwatchError:
+                    log.exception("monitor=%s could not ingest an expired inference request", name)
+
+    def poll_files(self, name: str) -> int:
+        """Ingest new files of a monitor's file source, each exactly once across restarts."""
+        m = self.config.monitor(name)
+        assert m.file_source is not None
+        try:
+            return ingest_new_files(self, m.name, m.file_source, self.clock())
+        except Exception:
+            log.exception("monitor=%s file source poll failed", name)
+            return 0
 
     # ---- checks ----------------------------------------------------------------------------------------
 

@@ -80,14 +80,17 @@ class LiveMonitor:
     def name(self) -> str:
         return self.config.name
 
-    def restore(self, now: float | None = None) -> int:
-        """Replay the spool into windows after a restart; returns the rows restored."""
+    def restore(self, now: float | None = None) -> set[str]:
+        """Replay the spool into windows after a restart; returns the file sources whose rows it held."""
         now = time.time() if now is None else now
         restored = 0
+        sources: set[str] = set()
         with self._lock:
             for rec in self.spool.replay():
                 self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns, now=max(now, rec.at))
                 restored += rec.batch.num_rows
+                if rec.source:
+                    sources.add(rec.source)
             self.counters.restored_rows = restored
             self._roll(now)
         if restored or self.spool.torn_records:
@@ -97,9 +100,11 @@ class LiveMonitor:
                 restored,
                 self.spool.torn_records,
             )
-        return restored
+        return sources
 
-    def ingest(self, table: pa.Table | pa.RecordBatch, rejected: int = 0, now: float | None = None) -> IngestOutcome:
+    def ingest(
+        self, table: pa.Table | pa.RecordBatch, rejected: int = 0, now: float | None = None, source: str | None = None
+    ) -> IngestOutcome:
         """Shape, spool (durably) and count one request's rows; returns once they are safe to acknowledge."""
         now = time.time() if now is None else now
         norm = self.shaper.normalize(table)
@@ -107,7 +112,7 @@ class LiveMonitor:
         with self._lock:
             self._roll(now)
             tag = SLIDING_TAG if self._sliding is not None else _tag(self._open(now).start)
-            self.spool.append(norm.batch, at=now, tag=tag, rejected=rejected, unknown=unknown)
+            self.spool.append(norm.batch, at=now, tag=tag, rejected=rejected, unknown=unknown, source=source)
             self._add(norm.batch, now, rejected, unknown, now=now)
         return IngestOutcome(norm.batch.num_rows, rejected, norm.unknown_columns)
 

@@ -43,6 +43,7 @@ class SpoolRecord:
     rejected: int
     unknown_columns: int
     tag: str
+    source: str | None = None
 
 
 class Spool:
@@ -101,11 +102,23 @@ class Spool:
                 at = float(meta.get("at", 0.0))
                 seg.rows += batch.num_rows
                 seg.last_at = max(seg.last_at, at)
-                yield SpoolRecord(batch, at, int(meta.get("rejected", 0)), int(meta.get("unknown", 0)), seg.tag)
+                rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
+                yield SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"))
 
-    def append(self, batch: pa.RecordBatch, *, at: float, tag: str, rejected: int = 0, unknown: int = 0) -> None:
+    def append(
+        self,
+        batch: pa.RecordBatch,
+        *,
+        at: float,
+        tag: str,
+        rejected: int = 0,
+        unknown: int = 0,
+        source: str | None = None,
+    ) -> None:
         """Write one batch; returns once it is as durable as configured."""
         meta = {"at": repr(at), "rejected": str(rejected), "unknown": str(unknown)}
+        if source is not None:
+            meta["source"] = source
         with self._lock:
             if self._current is None or self._current.tag != tag or self._file.tell() > SEGMENT_BYTES:  # type: ignore[union-attr]
                 while self._syncing:  # never close a file another thread is fsyncing

@@ -1,0 +1,128 @@
+"""The real daemon over loopback HTTP: each body format, bad input, checks and the read API."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from driftwatch import demo
+
+from .harness import DaemonProcess, post_rows, write_config
+
+TOKEN_EXTRA = "ingest: {max_body_bytes: 2000000}\n"
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+    folder = tmp_path_factory.mktemp("http")
+    proc = DaemonProcess(write_config(folder, extra=TOKEN_EXTRA)).start()
+    yield proc
+    assert proc.stop() == 0, proc.log()
+
+
+def _monitor(client: httpx.Client) -> dict:
+    resp = client.get("/v1/monitors/triage")
+    assert resp.status_code == 200
+    return resp.json()
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "arrow"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_each_body_format(daemon: DaemonProcess, fmt: str, gz: bool) -> None:
+    table = demo.production_batch(120, 0.0, seed=5).drop_columns(["systolic_bp", "symptoms"])
+    with daemon.client() as c:
+        before = _monitor(c)["ingest"]["rows_accepted"]
+        resp = post_rows(c, table, fmt=fmt, gzip_body=gz)
+        assert resp.status_code == 202, resp.text
+        assert resp.json() == {"accepted": 120, "rejected": 0, "errors": [], "ignored_columns": []}
+        assert _monitor(c)["ingest"]["rows_accepted"] == before + 120
+
+
+def test_bad_rows_are_counted_not_fatal(daemon: DaemonProcess) -> None:
+    body = b'{"patient_age": 30, "channel": "web", "extra": 1}\nnot json\n[1,2]\n{"patient_age": "old"}\n'
+    with daemon.client() as c:
+        before = _monitor(c)["ingest"]
+        resp = c.post("/v1/monitors/triage/rows", content=body, headers={"content-type": "application/x-ndjson"})
+        assert resp.status_code == 202, resp.text
+        doc = resp.json()
+        assert doc["accepted"] == 2 and doc["rejected"] == 2
+        assert [(e["row"], e["column"]) for e in doc["errors"]] == [(1, None), (2, None), (3, "patient_age")]
+        assert doc["ignored_columns"] == ["extra"]
+        after = _monitor(c)["ingest"]
+        assert after["rows_rejected"].get("malformed", 0) == before["rows_rejected"].get("malformed", 0) + 2
+        assert after["unknown_columns"] == before["unknown_columns"] + 1
+
+
+def test_malformed_payloads_get_clear_errors(daemon: DaemonProcess) -> None:
+    with daemon.client() as c:
+        resp = c.post("/v1/monitors/triage/rows", content=b"[{", headers={"content-type": "application/json"})
+        assert resp.status_code == 400 and "error" in resp.json()
+        resp = c.post("/v1/monitors/triage/rows", content=b"a,b", headers={"content-type": "text/csv"})
+        assert resp.status_code == 415
+        resp = c.post("/v1/monitors/nope/rows", content=b"[]", headers={"content-type": "application/json"})
+        assert resp.status_code == 404
+        assert resp.json()["error"] == "unknown monitor 'nope' (valid: triage)"
+        big = b"[" + b'{"patient_age": 1},' * 200_000 + b"{}]"
+        resp = c.post("/v1/monitors/triage/rows", content=big, headers={"content-type": "application/json"})
+        assert resp.status_code == 413
+        bomb = gzip.compress(b" " * 50_000_000)
+        resp = c.post(
+            "/v1/monitors/triage/rows",
+            content=bomb,
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+        assert resp.status_code == 413
+        assert c.get("/healthz").status_code == 200
+
+
+def test_check_now_and_history(daemon: DaemonProcess) -> None:
+    with daemon.client() as c:
+        post_rows(c, demo.production_batch(600, 0.9, seed=9))
+        resp = c.post("/v1/monitors/triage/checks")
+        assert resp.status_code == 200, resp.text
+        run = resp.json()
+        assert run["trigger"] == "manual" and run["rows"] >= 600
+        assert run["dataset_drift"] is True
+        drifted = {f["name"] for f in run["features"] if f["drifted"]}
+        assert {"patient_age", "channel", "arrival_mode"} <= drifted
+        listing = c.get("/v1/monitors/triage/checks", params={"limit": 5}).json()
+        assert listing["checks"][0]["id"] == run["id"]
+        detail = c.get(f"/v1/checks/{run['id']}").json()
+        assert detail["dataset_drift"] is True
+        assert {f["name"] for f in detail["features"] if f["drifted"]} == drifted
+        assert c.get("/v1/checks/999999").status_code == 404
+        since = c.get("/v1/monitors/triage/checks", params={"since": run["started_at"] + 1}).json()
+        assert all(ch["id"] != run["id"] for ch in since["checks"])
+
+
+def test_process_endpoints_and_openapi(daemon: DaemonProcess) -> None:
+    with daemon.client() as c:
+        assert c.get("/healthz").json() == {"status": "alive"}
+        assert c.get("/readyz").json() == {"status": "ready"}
+        spec = c.get("/openapi.json").json()
+        assert "/v1/monitors/{monitor}/rows" in spec["paths"]
+        assert "/v1/cloudevents" in spec["paths"]
+        monitors = c.get("/v1/monitors").json()["monitors"]
+        assert [m["name"] for m in monitors] == ["triage"]
+        assert monitors[0]["reference"]["rows"] == 5000
+
+
+def test_token_is_enforced(tmp_path: Path) -> None:
+    proc = DaemonProcess(write_config(tmp_path, extra="ingest: {token: s3cret}\n")).start()
+    try:
+        with proc.client() as c:
+            table = pa.table({"patient_age": [30.0]})
+            assert post_rows(c, table).status_code == 401
+            resp = c.post(
+                "/v1/monitors/triage/rows",
+                content=b'[{"patient_age": 3}]',
+                headers={"content-type": "application/json", "authorization": "Bearer s3cret"},
+            )
+            assert resp.status_code == 202
+    finally:
+        assert proc.stop() == 0
