@@ -221,7 +221,7 @@ def test_record_check_rejects_bad_arguments(
     store: HistoryStore, profile: ReferenceProfile, result: CheckResult
 ) -> None:
     store.record_reference(profile)
-    with pytest.raises(ValueError, match=r"^unknown trigger 'cron' \(valid: schedule, manual, cli\)$"):
+    with pytest.raises(ValueError, match=r"^unknown trigger 'cron' \(valid: schedule, window_close, manual, cli\)$"):
         store.record_check(result, window_start=None, window_end=None, trigger="cron")
     with pytest.raises(ValueError, match=r"^window_start 2.0 is after window_end 1.0$"):
         store.record_check(result, window_start=2.0, window_end=1.0, trigger="cli")
