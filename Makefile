@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run replay test lint bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,7 +17,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/driftwatch config validate -c config.example.yaml
-	$(VENV)/bin/driftwatch check -c config.example.yaml --monitor triage --current examples/triage/batch_drifted.csv
+	$(VENV)/bin/driftwatch run -c config.example.yaml
+
+replay: $(STAMP)
+	$(VENV)/bin/driftwatch replay -c config.example.yaml
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -q
@@ -27,6 +30,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_check.py
+	$(PY) benchmarks/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

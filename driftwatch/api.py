@@ -116,7 +116,9 @@ def create_app(daemon: Daemon) -> FastAPI:
                 table = inference_table(event.data, event.kind, columns)
             except PayloadError as exc:
                 raise ApiError(exc.status, str(exc)) from None
-            accepted = daemon.ingest_event(route.monitor, event.id, event.kind, table)
+            # KServe reuses the request id for both halves; ids may collide across services and endpoints.
+            key = f"{event.inference_service}/{event.endpoint}/{event.id}"
+            accepted = daemon.ingest_event(route.monitor, key, event.kind, table)
             return {"monitor": route.monitor, "id": event.id, "kind": event.kind, "accepted": accepted}
 
         return await run_in_threadpool(work)

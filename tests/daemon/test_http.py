@@ -126,3 +126,38 @@ def test_token_is_enforced(tmp_path: Path) -> None:
             assert resp.status_code == 202
     finally:
         assert proc.stop() == 0
+
+
+def test_replay_into_the_example_daemon(example_config: Path) -> None:
+    """`make run` then `driftwatch replay`: stored checks show drift."""
+    import subprocess
+    import sys
+
+    proc = DaemonProcess(example_config).start()
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "driftwatch",
+                "replay",
+                "-c",
+                str(example_config),
+                "--url",
+                proc.url,
+                "--batches",
+                "4",
+                "--rows",
+                "400",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "DATASET DRIFT on 1600 rows" in out.stdout
+        with proc.client() as c:
+            checks = c.get("/v1/monitors/triage/checks").json()["checks"]
+            assert checks and checks[0]["dataset_drift"] is True and checks[0]["rows"] == 1600
+    finally:
+        assert proc.stop() == 0, proc.log()

@@ -1,0 +1,367 @@
+"""Turn HTTP request bodies (gzip, JSON, NDJSON, Arrow IPC) into Arrow tables, rejecting bad rows one by one."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from driftwatch.errors import DataError
+
+MAX_ROW_ERRORS = 20
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl")
+ARROW_TYPES = ("application/vnd.apache.arrow.stream",)
+CONTENT_TYPES = JSON_TYPES + NDJSON_TYPES + ARROW_TYPES
+_STATUSES = (400, 413, 415)
+_BLANK = b" \t\r"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+class PayloadError(DataError):
+    """A request body that cannot be accepted; `status` is the HTTP status to answer with (400, 413 or 415)."""
+
+    def __init__(self, message: str, status: int = 400):
+        if status not in _STATUSES:
+            raise ValueError(f"PayloadError status must be one of {_STATUSES}, got {status}")
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem found in a payload: a rejected row (column None) or a column kept as strings (column set)."""
+
+    row: int
+    column: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedRows:
+    """The accepted rows of a payload, how many were rejected, and the first problems found (sorted by row)."""
+
+    table: pa.Table
+    rejected: int
+    errors: tuple[RowError, ...]
+
+
+def decode_body(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """The body after Content-Encoding, never longer than max_bytes, even when decompressing a gzip bomb."""
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+    encoding = (content_encoding or "").strip().lower()
+    if len(body) > max_bytes:
+        raise PayloadError(f"body is larger than the {max_bytes}-byte limit ({len(body)} bytes)", 413)
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise PayloadError(f"unsupported Content-Encoding '{content_encoding}' (use gzip or identity)", 415)
+    return _gunzip(body, max_bytes)
+
+
+def _gunzip(body: bytes, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    data = body
+    decompressor = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        while True:
+            # max_length caps each step, so at most max_bytes + 1 bytes are ever held.
+            chunk = decompressor.decompress(data, max_bytes + 1 - size)
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadError(f"decompressed body is larger than the {max_bytes}-byte limit", 413)
+            chunks.append(chunk)
+            if decompressor.eof:
+                data = decompressor.unused_data
+                if not data.strip(b"\0"):
+                    break
+                # Concatenated gzip members form one valid gzip body.
+                decompressor = zlib.decompressobj(_GZIP_WBITS)
+                continue
+            data = decompressor.unconsumed_tail
+            if not data and not chunk:
+                raise PayloadError("gzip body is truncated")
+    except zlib.error as exc:
+        raise PayloadError(f"body is not valid gzip: {exc}") from exc
+    return b"".join(chunks)
+
+
+def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    """The lower-cased media type of a Content-Type header and its parameters."""
+    parts = (content_type or "").split(";")
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        params[key.strip().lower()] = value.strip().strip('"')
+    return parts[0].strip().lower(), params
+
+
+def parse_rows(body: bytes, content_type: str) -> ParsedRows:
+    """Rows from a decoded body: JSON (array, object or {"rows": [...]}), NDJSON, or an Arrow IPC stream."""
+    mime, params = media_type(content_type)
+    if mime not in CONTENT_TYPES:
+        shown = f"'{content_type}'" if content_type else "(none)"
+        raise PayloadError(f"unsupported Content-Type {shown} (use {', '.join(CONTENT_TYPES)})", 415)
+    charset = params.get("charset", "utf-8").lower()
+    if mime not in ARROW_TYPES and charset not in ("utf-8", "utf8"):
+        raise PayloadError(f"unsupported charset '{charset}' (JSON bodies must be UTF-8)", 415)
+    if mime in JSON_TYPES:
+        return _parse_json(body)
+    if mime in NDJSON_TYPES:
+        return _parse_ndjson(body)
+    return _parse_arrow(body)
+
+
+def _parse_json(body: bytes) -> ParsedRows:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"malformed JSON: {exc}") from exc
+    if isinstance(value, dict) and isinstance(value.get("rows"), list):
+        extra = sorted(k for k in value if k != "rows")
+        if extra:
+            raise PayloadError(f"an object with a 'rows' list may hold no other keys, got {', '.join(extra)}")
+        value = value["rows"]
+    elif isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise PayloadError(f'expected a JSON array of objects, an object or {{"rows": [...]}}, got {describe(value)}')
+    return rows_to_table(value)
+
+
+def _parse_ndjson(body: bytes) -> ParsedRows:
+    table = _read_ndjson_fast(body)
+    if table is not None:
+        return ParsedRows(table, 0, ())
+    items: list[Any] = []
+    rows: list[int] = []
+    malformed: list[RowError] = []
+    malformed_count = 0
+    for number, line in enumerate(body.split(b"\n")):
+        if not line.strip(_BLANK):
+            continue
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            malformed_count += 1
+            if len(malformed) < MAX_ROW_ERRORS:
+                malformed.append(RowError(number, None, f"malformed JSON: {exc}"))
+        else:
+            rows.append(number)
+    parsed = rows_to_table(items, rows)
+    errors = sorted(malformed + list(parsed.errors), key=lambda e: e.row)[:MAX_ROW_ERRORS]
+    return ParsedRows(parsed.table, parsed.rejected + malformed_count, tuple(errors))
+
+
+def _read_ndjson_fast(body: bytes) -> pa.Table | None:
+    """Arrow's multithreaded reader when every line is one well-typed object; None means go line by line."""
+    lines = 0
+    for line in body.split(b"\n"):
+        stripped = line.strip(_BLANK)
+        if stripped:
+            # A line that does not open and close an object is either bad or part of a multi-line value.
+            if stripped[:1] != b"{" or stripped[-1:] != b"}":
+                return None
+            lines += 1
+    if lines == 0:
+        return pa.table({})
+    if not _is_utf8(body):
+        return None
+    try:
+        table = pa_json.read_json(pa.BufferReader(body))
+        # One line holding two objects would show up as an extra row.
+        if table.num_rows != lines:
+            return None
+        if any(_has_temporal(field.type) for field in table.schema):
+            # Arrow reads ISO-looking strings as timestamps; JSON has none, so keep them as sent.
+            schema = pa.schema([field.with_type(_temporal_as_string(field.type)) for field in table.schema])
+            options = pa_json.ParseOptions(explicit_schema=schema)
+            table = pa_json.read_json(pa.BufferReader(body), parse_options=options)
+        table.validate(full=True)
+    except pa.ArrowException:
+        return None
+    return table
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Whether the bytes are valid UTF-8, checked by Arrow without copying them."""
+    offsets = pa.py_buffer(struct.pack("<2q", 0, len(body)))
+    array = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(body)])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _has_temporal(t: pa.DataType) -> bool:
+    if pa.types.is_temporal(t):
+        return True
+    return any(_has_temporal(t.field(i).type) for i in range(t.num_fields))
+
+
+def _temporal_as_string(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_temporal(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_temporal_as_string(t.field(i).type)) for i in range(t.num_fields)])
+    if pa.types.is_list(t):
+        return pa.list_(_temporal_as_string(t.value_type))
+    return t
+
+
+def _parse_arrow(body: bytes) -> ParsedRows:
+    try:
+        table = pa.ipc.open_stream(body).read_all()
+        table.validate(full=True)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        hint = " (this is the Arrow IPC file format; send the stream format)" if body[:6] == b"ARROW1" else ""
+        raise PayloadError(f"body is not a valid Arrow IPC stream{hint}: {exc}") from exc
+    names = table.column_names
+    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise PayloadError(f"Arrow stream has duplicate column names: {', '.join(duplicates)}")
+    return ParsedRows(table, 0, ())
+
+
+def rows_to_table(items: Sequence[Any], rows: Sequence[int] | None = None) -> ParsedRows:
+    """A table from JSON values: objects become rows, anything else is rejected; `rows` numbers the items."""
+    numbers = range(len(items)) if rows is None else rows
+    objects: list[dict[str, Any]] = []
+    object_rows: list[int] = []
+    errors: list[RowError] = []
+    rejected = 0
+    for number, item in zip(numbers, items, strict=True):
+        if isinstance(item, dict):
+            objects.append(item)
+            object_rows.append(number)
+        else:
+            rejected += 1
+            if len(errors) < MAX_ROW_ERRORS:
+                errors.append(RowError(number, None, f"expected a JSON object, got {describe(item)}"))
+    table, notes = objects_to_table(objects, object_rows)
+    ordered = sorted(errors + notes, key=lambda e: e.row)[:MAX_ROW_ERRORS]
+    return ParsedRows(table, rejected, tuple(ordered))
+
+
+def objects_to_table(objects: Sequence[dict[str, Any]], rows: Sequence[int]) -> tuple[pa.Table, list[RowError]]:
+    """Columns by key; a column whose values Arrow cannot type together is kept as strings, with a note why."""
+    if not objects:
+        return pa.table({}), []
+    names = list(dict.fromkeys(key for obj in objects for key in obj))
+    if not names:
+        return pa.Table.from_struct_array(pa.array(objects)), []
+    # Column by column is faster than letting Arrow infer one struct, and confines a type conflict to its column.
+    arrays: list[pa.Array] = []
+    notes: list[RowError] = []
+    for name in names:
+        values = [obj.get(name) for obj in objects]
+        array = _try_array(values)
+        if array is None:
+            at = _first_misfit(values)
+            notes.append(RowError(rows[at], name, _misfit_message(values, at)))
+            array = _as_strings(values)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=names), notes
+
+
+def json_column(values: list[Any]) -> pa.Array:
+    """One column from JSON values, typed by Arrow, or as strings when they do not share a type."""
+    array = _try_array(values)
+    return _as_strings(values) if array is None else array
+
+
+def _as_strings(values: list[Any]) -> pa.Array:
+    return pa.array([_as_text(v) for v in values], pa.string())
+
+
+def _try_array(values: list[Any]) -> pa.Array | None:
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+
+
+def _first_misfit(values: list[Any]) -> int:
+    """Index of the first value that Arrow cannot type together with the values before it."""
+    change = _first_kind_change(values)
+    # Usually the culprit is the first value of another JSON type; checking it costs two conversions.
+    if change is not None and _try_array(values[:change]) is not None and _try_array(values[: change + 1]) is None:
+        return change
+    good, bad = 0, len(values)  # values[:good] converts, values[:bad] does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if _try_array(values[:middle]) is None:
+            bad = middle
+        else:
+            good = middle
+    return bad - 1
+
+
+def _first_kind_change(values: list[Any]) -> int | None:
+    first: str | None = None
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        kind = describe(value)
+        if first is None:
+            first = kind
+        elif kind != first:
+            return i
+    return None
+
+
+def _misfit_message(values: list[Any], at: int) -> str:
+    earlier = _try_array(values[:at])
+    if earlier is None or pa.types.is_null(earlier.type):
+        return f"{describe(values[at])} cannot be stored as an Arrow value; column kept as strings"
+    word = _type_word(earlier.type)
+    return f"{describe(values[at])} does not fit the column's earlier {word} values; column kept as strings"
+
+
+def _type_word(t: pa.DataType) -> str:
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_string(t):
+        return "string"
+    return str(t)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value)
+
+
+def describe(value: Any) -> str:
+    """The JSON type of a value with its article, for messages: 'an array', 'a number', 'null'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
