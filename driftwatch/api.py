@@ -196,9 +196,8 @@ def _route(daemon: Daemon, service: str | None, endpoint: str | None):
         if route.inference_service == service and route.endpoint in (None, endpoint):
             return route
     known = ", ".join(f"{r.inference_service}/{r.endpoint or '*'}" for r in routes) or "none configured"
-    raise PayloadError(
-        f"no ingest.cloudevents route for inferenceservice '{service}' endpoint '{endpoint}' (routes: {known})",
-        status=404,
+    raise ApiError(
+        404, f"no ingest.cloudevents route for inferenceservice '{service}' endpoint '{endpoint}' (routes: {known})"
     )
 
 

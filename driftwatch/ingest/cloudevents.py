@@ -228,17 +228,20 @@ def _v2_table(tensors: Any, key: str, columns: list[str]) -> pa.Table:
                 f"tensor '{tensor.name}' has {tensor.rows} rows but tensor '{parsed[0].name}' has {parsed[0].rows}"
             )
     wide = sum(t.width for t in parsed if t.width > 1)
-    if columns and len(columns) != wide:
+    total = sum(t.width for t in parsed)
+    if columns and len(columns) not in (wide, total):
         raise PayloadError(
             f"{len(columns)} column names are configured but the tensors in '{key}' have {wide} positional columns"
-            " (tensors of shape [n] or [n, 1] are named by the tensor)"
+            f" and {total} columns in all (name either the positional ones, or every column in order)"
         )
+    # Names for every column rename single-column tensors too (e.g. output 'urgency' -> 'predicted_urgency').
+    rename_all = bool(columns) and len(columns) == total
     names: list[str] = []
     arrays: list[pa.Array] = []
     positional = iter(columns)
     for tensor in parsed:
         if tensor.width == 1:
-            names.append(tensor.name)
+            names.append(next(positional) if rename_all else tensor.name)
             arrays.append(tensor.values)
             continue
         for j in range(tensor.width):

@@ -361,10 +361,19 @@ def test_v2_malformed_tensors() -> None:
 def test_v2_wrong_number_of_columns_is_400() -> None:
     data = {"inputs": [_tensor("a", [1, 2], "FP32", [1, 2]), _tensor("b", [1], "FP32", [3])]}
     msg = (
-        "3 column names are configured but the tensors in 'inputs' have 2 positional columns "
-        "(tensors of shape [n] or [n, 1] are named by the tensor)"
+        "4 column names are configured but the tensors in 'inputs' have 2 positional columns and 3 columns in all "
+        "(name either the positional ones, or every column in order)"
     )
-    _raises(400, msg, inference_table, data, "request", ["x", "y", "z"])
+    _raises(400, msg, inference_table, data, "request", ["w", "x", "y", "z"])
+
+
+def test_v2_names_for_every_column_rename_single_tensors_too() -> None:
+    data = {"outputs": [_tensor("urgency", [2], "FP32", [1, 2])]}
+    table = inference_table(data, "response", ["predicted_urgency"])
+    assert table.column_names == ["predicted_urgency"]
+    data = {"inputs": [_tensor("a", [1, 2], "FP32", [1, 2]), _tensor("b", [1], "FP32", [3])]}
+    assert inference_table(data, "request", ["x", "y", "z"]).column_names == ["x", "y", "z"]
+    assert inference_table(data, "request", ["x", "y"]).column_names == ["x", "y", "b"]
 
 
 def test_v2_duplicate_column_names_are_400() -> None:
