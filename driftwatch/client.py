@@ -134,9 +134,9 @@ class Client:
     def __init__(
         self,
         url: str,
-        monitor: str,
         token: str | None = None,
         *,
+        monitor: str | None = None,
         batch_rows: int = 1000,
         flush_interval: float = 1.0,
         max_queue_rows: int = 100_000,
@@ -150,8 +150,8 @@ class Client:
             parsed = None
         if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"url must look like http://host:port, got {url!r}")
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"monitor must be a non-empty string, got {monitor!r}")
+        if monitor is not None and (not isinstance(monitor, str) or not monitor):
+            raise ValueError(f"monitor must be a non-empty string or None, got {monitor!r}")
         for name, value, low in (("batch_rows", batch_rows, 1), ("max_queue_rows", max_queue_rows, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -121,7 +121,7 @@ def make_client() -> Iterator[Callable[..., Client]]:
     clients: list[Client] = []
 
     def make(url: str, monitor: str = "m", **kwargs: object) -> Client:
-        client = Client(url, monitor, **kwargs)  # type: ignore[arg-type]
+        client = Client(url, monitor=monitor, **kwargs)  # type: ignore[arg-type]
         clients.append(client)
         return client
 
@@ -454,14 +454,14 @@ def test_close_sends_everything_and_stops(server: Recorder, make_client) -> None
 
 
 def test_context_manager_closes(server: Recorder) -> None:
-    with Client(server.url, "m", flush_interval=30) as client:
+    with Client(server.url, monitor="m", flush_interval=30) as client:
         client.log(rows(3))
     assert server.sizes() == [3]
     assert not client._thread.is_alive()
 
 
 def test_close_is_bounded_when_server_is_down(closed_port_url: str) -> None:
-    client = Client(closed_port_url, "m", retries=10, backoff=1.0)
+    client = Client(closed_port_url, monitor="m", retries=10, backoff=1.0)
     client.log(rows(5))
     start = time.monotonic()
     assert client.close(timeout=0.3) is False
@@ -475,7 +475,7 @@ def test_atexit_flushes_a_forgotten_client(server: Recorder) -> None:
     script = textwrap.dedent(
         f"""
         from driftwatch.client import Client
-        client = Client({server.url!r}, "m", flush_interval=60)
+        client = Client({server.url!r}, monitor="m", flush_interval=60)
         client.log({{"a": 1}})
         client.log({{"a": 2}})
         """
@@ -486,7 +486,7 @@ def test_atexit_flushes_a_forgotten_client(server: Recorder) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_child_gets_its_own_worker(server: Recorder) -> None:
-    client = Client(server.url, "m", flush_interval=30)
+    client = Client(server.url, monitor="m", flush_interval=30)
     try:
         client.log({"who": "parent"})
         pid = os.fork()
@@ -513,7 +513,7 @@ def test_forked_child_gets_its_own_worker(server: Recorder) -> None:
     ("kwargs", "message"),
     [
         ({"url": "localhost:8000"}, "url must look like http://host:port, got 'localhost:8000'"),
-        ({"monitor": ""}, "monitor must be a non-empty string, got ''"),
+        ({"monitor": ""}, "monitor must be a non-empty string or None, got ''"),
         ({"batch_rows": 0}, "batch_rows must be an integer >= 1, got 0"),
         ({"max_queue_rows": 1.5}, "max_queue_rows must be an integer >= 1, got 1.5"),
         ({"flush_interval": 0}, "flush_interval must be a positive number of seconds, got 0"),
@@ -527,3 +527,15 @@ def test_constructor_rejects_bad_arguments(kwargs: dict[str, object], message: s
     with pytest.raises(ValueError) as info:
         Client(**args)  # type: ignore[arg-type]
     assert str(info.value) == message
+
+
+def test_token_positional_and_monitor_per_call(server: Recorder) -> None:
+    client = Client(server.url, "tok")
+    try:
+        client.log({"a": 1})  # no monitor anywhere: counted, never raised
+        client.log({"a": 2}, monitor="m2")
+        assert client.flush(5)
+        assert client.stats.invalid_inputs == 1
+        assert client.stats.rows_sent == 1
+    finally:
+        client.close(1)

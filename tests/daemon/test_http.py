@@ -161,3 +161,18 @@ def test_replay_into_the_example_daemon(example_config: Path) -> None:
             assert checks and checks[0]["dataset_drift"] is True and checks[0]["rows"] == 1600
     finally:
         assert proc.stop() == 0, proc.log()
+
+
+def test_python_client_against_the_daemon(daemon: DaemonProcess) -> None:
+    from driftwatch.client import Client
+
+    table = demo.production_batch(700, 0.0, seed=21).drop_columns(["systolic_bp", "symptoms"])
+    with daemon.client() as c:
+        before = _monitor(c)["ingest"]["rows_accepted"]
+        with Client(daemon.url, monitor="triage", batch_rows=256) as client:
+            client.log(table.slice(0, 300))
+            for row in table.slice(300).to_pylist():
+                client.log(row)
+            assert client.flush(20)
+            assert client.stats.rows_sent == 700
+        assert _monitor(c)["ingest"]["rows_accepted"] == before + 700
