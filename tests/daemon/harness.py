@@ -63,8 +63,9 @@ def write_config(
 class DaemonProcess:
     """One `driftwatch run` subprocess."""
 
-    def __init__(self, config: Path, port: int | None = None, log_path: Path | None = None):
+    def __init__(self, config: Path, port: int | None = None, log_path: Path | None = None, args: tuple[str, ...] = ()):
         self.config = config
+        self.args = args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or config.parent / f"daemon-{self.port}.log"
@@ -74,7 +75,7 @@ class DaemonProcess:
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "driftwatch", "run", "-c", str(self.config), "--port", str(self.port)],
+            [sys.executable, "-m", "driftwatch", "run", "-c", str(self.config), "--port", str(self.port), *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
