@@ -210,14 +210,22 @@ class Daemon:
 
     def scheduled_check(self, name: str) -> None:
         """The scheduler's job: final checks of windows that closed, then a check of the open window."""
+        state = self.monitors[name]
+        if state.live is None:
+            state.count("unavailable")
+            return
+        live = state.live
+        # Failures are logged and counted (by _run, or here for the sample file); the scheduler keeps going.
         try:
-            live = self.live(name)
             for snap in live.take_closed(self.clock()):
                 self._run(name, snap, "window_close")
-                live.finish_closed(snap)
+                try:
+                    live.finish_closed(snap)
+                except OSError:
+                    state.count("error")
+                    log.exception("monitor=%s could not keep the closed window's sample", name)
             self._run(name, live.snapshot(), "schedule")
-        except Exception:  # a failing check is logged and counted; the scheduler keeps going
-            self.monitors[name].count("error")
+        except Exception:
             log.exception("monitor=%s scheduled check failed", name)
 
     def check_now(self, name: str, trigger: str = "manual") -> CheckRun:
@@ -230,6 +238,7 @@ class Daemon:
         live = state.live
         assert live is not None
         with state.check_lock:
+            state.last_check_at = self.clock()
             try:
                 result = run_check(live.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
             except Exception:
@@ -239,13 +248,12 @@ class Daemon:
                 check_id = self.store.record_check(
                     result, window_start=snap.start, window_end=snap.end, trigger=trigger
                 )
-            except DriftwatchError:
+            except Exception:
                 self.storage_errors += 1
                 state.count("storage_error")
                 raise
             run = CheckRun(check_id, result, snap.start, snap.end, trigger)
             state.last = run
-            state.last_check_at = result.started_at
             state.last_success_at = result.started_at
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(
