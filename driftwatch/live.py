@@ -112,8 +112,12 @@ class LiveMonitor:
         with self._lock:
             self._roll(now)
             tag = SLIDING_TAG if self._sliding is not None else _tag(self._open(now).start)
-            self.spool.append(norm.batch, at=now, tag=tag, rejected=rejected, unknown=unknown, source=source)
+            ticket = self.spool.append(
+                norm.batch, at=now, tag=tag, rejected=rejected, unknown=unknown, source=source, wait=False
+            )
             self._add(norm.batch, now, rejected, unknown, now=now)
+        # Outside the lock, so that concurrent requests share one fsync; the reply waits for it.
+        self.spool.wait_durable(ticket)
         return IngestOutcome(norm.batch.num_rows, rejected, norm.unknown_columns)
 
     def _add(self, batch: pa.RecordBatch, at: float, rejected: int, unknown: int, *, now: float) -> None:

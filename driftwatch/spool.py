@@ -114,8 +114,13 @@ class Spool:
         rejected: int = 0,
         unknown: int = 0,
         source: str | None = None,
-    ) -> None:
-        """Write one batch; returns once it is as durable as configured."""
+        wait: bool = True,
+    ) -> int:
+        """Write one batch and return its ticket; with `wait`, return once it is as durable as configured.
+
+        Callers holding their own lock pass `wait=False` and call `wait_durable(ticket)` after releasing it,
+        so that concurrent appends can share one fsync.
+        """
         meta = {"at": repr(at), "rejected": str(rejected), "unknown": str(unknown)}
         if source is not None:
             meta["source"] = source
@@ -130,17 +135,28 @@ class Spool:
             self._current.last_at = max(self._current.last_at, at)
             self._written += 1
             ticket = self._written
-            if self.durability == "fsync":
+            if wait and self.durability == "fsync":
                 self._wait_durable(ticket)
+            return ticket
+
+    def wait_durable(self, ticket: int) -> None:
+        """Return once the append with `ticket` is as durable as configured."""
+        if self.durability != "fsync":
+            return
+        with self._lock:
+            self._wait_durable(ticket)
 
     def _wait_durable(self, ticket: int) -> None:
         while self._durable < ticket:
             if self._syncing:
                 self._synced.wait()
                 continue
+            if self._file is None:  # closed since: _close_writer fsynced everything written
+                self._durable = self._written
+                break
             self._syncing = True
             target = self._written
-            fd = self._file.fileno()  # type: ignore[union-attr]
+            fd = self._file.fileno()
             self._lock.release()
             try:
                 os.fsync(fd)
@@ -167,6 +183,7 @@ class Spool:
             self._writer.close()
             if self.durability == "fsync":
                 os.fsync(self._file.fileno())  # type: ignore[union-attr]
+                self._durable = self._written
             self._file.close()  # type: ignore[union-attr]
         self._writer = None
         self._file = None

@@ -116,3 +116,27 @@ def test_tumbling_windows_roll_and_restore(tmp_path: Path) -> None:
     third.restore(now=t0 + 603)
     assert third.take_closed(now=t0 + 603) == []
     assert third.window_rows() == (50, 50)
+
+
+def test_concurrent_ingest_with_fsync_durability_restores_everything(tmp_path: Path) -> None:
+    import threading
+
+    mon = _monitor(type="tumbling", duration="1d")
+    prof = _profile(mon)
+    live = LiveMonitor(mon, prof, tmp_path, durability="fsync", seed=1)
+    now = 1_800_000_000.0
+
+    def sender(k: int) -> None:
+        for i in range(10):
+            live.ingest(demo.production_batch(7, 0.1, seed=k * 100 + i), now=now + k)
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert live.window_rows()[0] == 420
+    # No close(): the data must already be on disk when ingest returned.
+    again = LiveMonitor(mon, prof, tmp_path, seed=2)
+    again.restore(now=now + 10)
+    assert again.window_rows()[0] == 420
