@@ -129,6 +129,20 @@ class ScheduleSettings(_Strict):
     def _interval(cls, value: Any) -> float:
         return parse_duration(value)
 
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(
+                    f"invalid crontab expression {value!r}: {exc} (five fields: minute hour day month weekday)"
+                ) from None
+        return value
+
 
 class FileSourceSettings(_Strict):
     """Files a model server's request logger writes; each is ingested exactly once, across restarts."""

@@ -224,14 +224,14 @@ class Daemon:
                 except OSError:
                     state.count("error")
                     log.exception("monitor=%s could not keep the closed window's sample", name)
-            self._run(name, live.snapshot(), "schedule")
+            self._run(name, live.snapshot(self.clock()), "schedule")
         except Exception:
             log.exception("monitor=%s scheduled check failed", name)
 
     def check_now(self, name: str, trigger: str = "manual") -> CheckRun:
         """Run a check of the open window right away (waits for a running one of the same monitor)."""
         live = self.live(name)
-        return self._run(name, live.snapshot(), trigger)
+        return self._run(name, live.snapshot(self.clock()), trigger)
 
     def _run(self, name: str, snap: WindowSnapshot, trigger: str) -> CheckRun:
         state = self.monitors[name]

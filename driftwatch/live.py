@@ -170,14 +170,14 @@ class LiveMonitor:
         tag = _tag(snapshot.start)
         self.spool.prune(lambda seg: seg.tag == tag)
 
-    def snapshot(self) -> WindowSnapshot:
+    def snapshot(self, now: float | None = None) -> WindowSnapshot:
         """The open window (tumbling) or the last N rows (sliding), for a check."""
+        now = time.time() if now is None else now
         with self._lock:
             if self._sliding is not None:
                 snap = self._sliding.snapshot()
                 oldest = self._sliding.oldest
             else:
-                now = time.time()
                 self._roll(now)
                 window = self._tumbling or new_tumbling(now, self.settings, self.shaper, self._rng)
                 return window.snapshot(closed=False)
