@@ -172,27 +172,9 @@ def _check_feature(
     try:
         score, drifted = get_stat_test(method, fast=fast).compare(feature, values, kind, threshold)
     except Exception as exc:  # a stat test failing on odd data must not stop the other features
-        return FeatureResult(
-            **common,
-            method=method,
-            score=None,
-            threshold=threshold,
-            drifted=False,
-            status=Status.ERROR,
-            score_kind=spec.score_kind,
-            message=f"{type(exc).__name__}: {exc}",
-        )
+        return _failed(common, method, threshold, spec.score_kind, f"{type(exc).__name__}: {exc}")
     if not math.isfinite(score) and spec.score_kind == "p_value":
-        return FeatureResult(
-            **common,
-            method=method,
-            score=None,
-            threshold=threshold,
-            drifted=False,
-            status=Status.ERROR,
-            score_kind=spec.score_kind,
-            message=f"{method} returned {score}",
-        )
+        return _failed(common, method, threshold, spec.score_kind, f"{method} returned {score}")
     return FeatureResult(
         **common,
         method=method,
@@ -201,6 +183,19 @@ def _check_feature(
         drifted=bool(drifted),
         status=Status.OK,
         score_kind=spec.score_kind,
+    )
+
+
+def _failed(common: dict, method: str, threshold: float, score_kind: str, message: str) -> FeatureResult:
+    return FeatureResult(
+        **common,
+        method=method,
+        score=None,
+        threshold=threshold,
+        drifted=False,
+        status=Status.ERROR,
+        score_kind=score_kind,
+        message=message,
     )
 
 
