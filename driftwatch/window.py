@@ -54,7 +54,7 @@ class Reservoir:
         rows = np.concatenate(take_rows)
         slots = np.concatenate(new_slots)
         base = self._chunk_rows
-        self._chunks.append(batch.take(pa.array(rows)))
+        self._chunks.append(batch if rows.size == k else batch.take(pa.array(rows)))
         self._chunk_rows += rows.size
         size = min(self.seen, self.capacity)
         if self._slots.size < size:
