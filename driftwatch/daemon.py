@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from driftwatch import readers
 from driftwatch.config import Config, MonitorConfig
 from driftwatch.engine import CheckResult, run_check
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
@@ -28,6 +29,7 @@ from driftwatch.window import WindowSnapshot
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 3600.0
+EVENT_FLUSH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class Daemon:
         ingest = config.ingest
         # KServe logs a request and its response as two events; joining them makes predictions columns.
         self.joiners = {m.name: EventJoiner(ingest.join_timeout, ingest.max_pending_events) for m in config.monitors}
+        self._events_lock = threading.Lock()
+        self._event_rows: dict[str, list[pa.Table]] = {}
+        self._events_stop = threading.Event()
+        self._events_thread = threading.Thread(target=self._event_loop, name="driftwatch-events", daemon=True)
         self.draining = False
         self.started = False
         self.storage_errors = 0
@@ -86,9 +92,7 @@ class Daemon:
         if schedule:
             for m in self.config.monitors:
                 self._schedule(m)
-            self.scheduler.add_job(
-                self.expire_events, IntervalTrigger(seconds=1), id="join-expiry", max_instances=1, coalesce=True
-            )
+            self._events_thread.start()
             for m in self.config.monitors:
                 if m.file_source is not None:
                     self.scheduler.add_job(
@@ -150,6 +154,13 @@ class Daemon:
         self.draining = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self._events_stop.set()
+        if self._events_thread.is_alive():
+            self._events_thread.join(timeout)
+        # Requests still waiting for their response are ingested alone: their inputs still count.
+        flushed = self.flush_events(expire_all=True)
+        if flushed:
+            log.info("ingested %d rows of logged inferences at shutdown", flushed)
         deadline = time.monotonic() + timeout
         unfinished = []
         for name, state in self.monitors.items():
@@ -182,19 +193,44 @@ class Daemon:
         return self.live(name).ingest(table, rejected, now=self.clock(), source=source)
 
     def ingest_event(self, name: str, event_id: str, kind: str, table: pa.Table) -> int:
-        """One half of a logged inference; rows are ingested once both halves (or the timeout) arrive."""
+        """One half of a logged inference; returns the rows joined and queued for the next event batch.
+
+        Logged inferences arrive one request at a time; joined rows are ingested in batches by the event
+        flusher (every EVENT_FLUSH_SECONDS), which costs a fraction of ingesting each row on its own.
+        """
         self.live(name)
         joined = self.joiners[name].add(event_id, kind, table)
-        return 0 if joined is None else self.ingest(name, joined).accepted
+        if joined is None:
+            return 0
+        with self._events_lock:
+            self._event_rows.setdefault(name, []).append(joined)
+        return joined.num_rows
 
-    def expire_events(self) -> None:
-        """Ingest requests whose response never came (their inputs still count); drop orphan responses."""
+    def flush_events(self, *, expire_all: bool = False) -> int:
+        """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""
+        with self._events_lock:
+            pending, self._event_rows = self._event_rows, {}
+        total = 0
         for name, joiner in self.joiners.items():
-            for table in joiner.expire():
-                try:
-                    self.ingest(name, table)
-                except DriftwatchError:
-                    log.exception("monitor=%s could not ingest an expired inference request", name)
+            tables = pending.get(name, []) + (joiner.drain() if expire_all else joiner.expire())
+            if not tables:
+                continue
+            try:
+                total += self.ingest(name, readers.concat(tables)).accepted
+            except DriftwatchError:
+                for table in tables:  # columns that cannot be unified: one batch each
+                    try:
+                        total += self.ingest(name, table).accepted
+                    except DriftwatchError:
+                        log.exception("monitor=%s could not ingest logged inferences", name)
+        return total
+
+    def _event_loop(self) -> None:
+        while not self._events_stop.wait(EVENT_FLUSH_SECONDS):
+            try:
+                self.flush_events()
+            except Exception:
+                log.exception("event flush failed")
 
     def poll_files(self, name: str) -> int:
         """Ingest new files of a monitor's file source, each exactly once across restarts."""

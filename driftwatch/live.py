@@ -87,7 +87,7 @@ class LiveMonitor:
         sources: set[str] = set()
         with self._lock:
             for rec in self.spool.replay():
-                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns, now=max(now, rec.at))
+                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns)
                 restored += rec.batch.num_rows
                 if rec.source:
                     sources.add(rec.source)
@@ -108,6 +108,7 @@ class LiveMonitor:
         """Shape, spool (durably) and count one request's rows; returns once they are safe to acknowledge."""
         now = time.time() if now is None else now
         norm = self.shaper.normalize(table)
+        counts = self.shaper.counts(norm.batch)  # depends on the batch alone: computed before taking the lock
         unknown = len(norm.unknown_columns)
         with self._lock:
             self._roll(now)
@@ -115,13 +116,15 @@ class LiveMonitor:
             ticket = self.spool.append(
                 norm.batch, at=now, tag=tag, rejected=rejected, unknown=unknown, source=source, wait=False
             )
-            self._add(norm.batch, now, rejected, unknown, now=now)
+            self._add(norm.batch, now, rejected, unknown, counts=counts)
         # Outside the lock, so that concurrent requests share one fsync; the reply waits for it.
         self.spool.wait_durable(ticket)
         return IngestOutcome(norm.batch.num_rows, rejected, norm.unknown_columns)
 
-    def _add(self, batch: pa.RecordBatch, at: float, rejected: int, unknown: int, *, now: float) -> None:
-        counts = self.shaper.counts(batch)
+    def _add(
+        self, batch: pa.RecordBatch, at: float, rejected: int, unknown: int, *, counts: np.ndarray | None = None
+    ) -> None:
+        counts = self.shaper.counts(batch) if counts is None else counts
         self.counters.rows_accepted += batch.num_rows
         self.counters.reject("malformed", rejected)
         self.counters.unknown_columns += unknown

@@ -375,6 +375,15 @@ class EventJoiner:
             ready, self._ready = self._ready, []
             return ready
 
+    def drain(self) -> list[pa.Table]:
+        """Every pending request (alone), whatever its age, at shutdown; pending responses are dropped."""
+        with self._lock:
+            while self._pending:
+                _, entry = self._pending.popitem(last=False)
+                self._release(entry)
+            ready, self._ready = self._ready, []
+            return ready
+
     @property
     def stats(self) -> JoinStats:
         """A snapshot of the counters."""
