@@ -87,7 +87,7 @@ class LiveMonitor:
         sources: set[str] = set()
         with self._lock:
             for rec in self.spool.replay():
-                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns)
+                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns, restored=True)
                 restored += rec.batch.num_rows
                 if rec.source:
                     sources.add(rec.source)
@@ -122,13 +122,21 @@ class LiveMonitor:
         return IngestOutcome(norm.batch.num_rows, rejected, norm.unknown_columns)
 
     def _add(
-        self, batch: pa.RecordBatch, at: float, rejected: int, unknown: int, *, counts: np.ndarray | None = None
+        self,
+        batch: pa.RecordBatch,
+        at: float,
+        rejected: int,
+        unknown: int,
+        *,
+        counts: np.ndarray | None = None,
+        restored: bool = False,
     ) -> None:
         counts = self.shaper.counts(batch) if counts is None else counts
-        self.counters.rows_accepted += batch.num_rows
-        self.counters.reject("malformed", rejected)
-        self.counters.unknown_columns += unknown
-        self.counters.last_ingest_at = at
+        if not restored:  # counters describe this process's traffic; restored rows are counted apart
+            self.counters.rows_accepted += batch.num_rows
+            self.counters.reject("malformed", rejected)
+            self.counters.unknown_columns += unknown
+            self.counters.last_ingest_at = at
         if self._sliding is not None:
             self._sliding.add(batch, counts, rejected, unknown, at)
             return
