@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client.exposition import choose_encoder
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__, render
@@ -17,6 +18,7 @@ from driftwatch.daemon import CheckRun, Daemon, MonitorUnavailableError
 from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.cloudevents import inference_table, parse_cloudevent
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
+from driftwatch.metrics import create_registry
 from driftwatch.storage import CheckRecord, StorageError
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,14 @@ def create_app(daemon: Daemon) -> FastAPI:
         if record is None:
             raise ApiError(404, f"no check with id {check_id}")
         return _record_dict(record)
+
+    registry = create_registry(daemon)
+
+    @app.get("/metrics", tags=["process"], response_model=None)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; OpenMetrics when the Accept header asks for it (docs/metrics.md)."""
+        encoder, content_type = choose_encoder(request.headers.get("accept"))
+        return Response(encoder(registry), media_type=content_type)
 
     @app.get("/healthz", tags=["process"])
     async def healthz() -> dict[str, str]:

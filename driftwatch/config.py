@@ -171,6 +171,8 @@ class MonitorConfig(_Strict):
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     file_source: FileSourceSettings | None = None
+    # Bounds Prometheus cardinality: the most severe features are exported first.
+    max_exported_features: int = Field(default=100, ge=1)
 
     @field_validator("features", mode="before")
     @classmethod

@@ -53,6 +53,7 @@ class MonitorState:
     last_check_at: float | None = None
     last_success_at: float | None = None
     checks_by_outcome: dict[str, int] = field(default_factory=dict)
+    interval_seconds: float | None = None
     check_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, outcome: str) -> None:
@@ -81,6 +82,8 @@ class Daemon:
         self.started = False
         self.storage_errors = 0
         self.job_errors = 0
+        # Set by driftwatch.metrics to record check durations in its histogram.
+        self.on_check_duration: Callable[[str, float], None] = lambda _monitor, _seconds: None
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -132,12 +135,18 @@ class Daemon:
         log.info("monitor=%s reference version %s loaded (%d rows)", m.name, profile.version, profile.rows)
 
     def _schedule(self, m: MonitorConfig) -> None:
+        state = self.monitors[m.name]
         if m.schedule.cron:
             trigger = CronTrigger.from_crontab(m.schedule.cron, timezone="UTC")
             grace = 60
+            first = trigger.get_next_fire_time(None, datetime.now(UTC))
+            second = trigger.get_next_fire_time(first, first) if first else None
+            if first and second:
+                state.interval_seconds = (second - first).total_seconds()
         else:
             trigger = IntervalTrigger(seconds=m.schedule.interval)
             grace = max(1, int(m.schedule.interval))
+            state.interval_seconds = m.schedule.interval
         # One run per monitor at a time; runs missed while one was busy collapse into one.
         self.scheduler.add_job(
             self.scheduled_check,
@@ -288,6 +297,7 @@ class Daemon:
                 self.storage_errors += 1
                 state.count("storage_error")
                 raise
+            self.on_check_duration(name, result.duration_seconds)
             run = CheckRun(check_id, result, snap.start, snap.end, trigger)
             state.last = run
             state.last_success_at = result.started_at
