@@ -6,7 +6,7 @@ import math
 import platform
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -21,6 +21,8 @@ CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 6
 
 def create_registry(daemon: Daemon) -> CollectorRegistry:
     """A registry holding the daemon's collector and its check-duration histogram (wired into the daemon)."""
+    # `_created` series double the histogram's series and Prometheus does not use them in the text format.
+    disable_created_metrics()
     registry = CollectorRegistry(auto_describe=False)
     histogram = Histogram(
         "driftwatch_check_duration_seconds",
