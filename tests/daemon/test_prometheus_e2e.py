@@ -42,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProc
 
 
 def _alert_states(prom: PrometheusProcess, name: str) -> set[str]:
-    return {s["labels"]["alertstate"] for s in prom.query(f'ALERTS{{alertname="{name}", monitor="triage"}}')}
+    return {s["metric"]["alertstate"] for s in prom.query(f'ALERTS{{alertname="{name}", monitor="triage"}}')}
 
 
 def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProcess, PrometheusProcess]) -> None:
