@@ -74,7 +74,7 @@ def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, P
     variables = {
         "datasource": "prometheus",
         "monitor": "triage",
-        "feature": "patient_age",
+        "feature": ".*",  # the "All" choice: a regex, as the panels match features with =~
         "daemon_url": "http://127.0.0.1:8321",
         "__rate_interval": "1m",
         "__interval": "15s",

@@ -1,0 +1,1 @@
+"""Tests for the Prometheus alert rules in deploy/prometheus/rules/."""
