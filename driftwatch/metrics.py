@@ -16,6 +16,7 @@ from driftwatch.render import severity
 from driftwatch.types import Status
 
 # Check durations: from a few milliseconds (numeric features) to minutes (text drift on large windows).
+CHECK_OUTCOMES = ("ok", "drift", "insufficient_data", "error", "storage_error", "unavailable")
 CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -91,8 +92,10 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         m = [name]
         if state.interval_seconds is not None:
             interval.add_metric(m, state.interval_seconds)
-        for outcome, n in dict(state.checks_by_outcome).items():
-            checks.add_metric([name, outcome], n)
+        # Every outcome from zero, so that increase() sees the first failure.
+        by_outcome = dict(state.checks_by_outcome)
+        for outcome in sorted(set(CHECK_OUTCOMES) | set(by_outcome)):
+            checks.add_metric([name, outcome], by_outcome.get(outcome, 0))
         if state.last_check_at is not None:
             last.add_metric(m, state.last_check_at)
         if state.last_success_at is not None:

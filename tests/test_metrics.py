@@ -102,7 +102,15 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
         s = _samples(registry)
         assert "driftwatch_dataset_drift" not in s
         assert "driftwatch_feature_drift_score" not in s and "driftwatch_feature_drifted" not in s
-        assert {x.labels["outcome"]: x.value for x in s["driftwatch_checks_total"]} == {"insufficient_data": 1.0}
+        outcomes = {x.labels["outcome"]: x.value for x in s["driftwatch_checks_total"]}
+        assert outcomes == {
+            "ok": 0.0,
+            "drift": 0.0,
+            "insufficient_data": 1.0,
+            "error": 0.0,
+            "storage_error": 0.0,
+            "unavailable": 0.0,
+        }
         # Quality is exact over every row, so it is exported even without a test.
         assert len(s["driftwatch_feature_missing_ratio"]) == 6
     finally:
