@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run replay test lint bench clean
+.PHONY: install run replay test lint bench dashboards clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_check.py
 	$(PY) benchmarks/bench_ingest.py
+
+dashboards: $(STAMP)
+	$(PY) -m driftwatch.dashboards
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,3 @@
+from driftwatch.dashboards.generate import main
+
+raise SystemExit(main())

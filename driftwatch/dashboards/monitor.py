@@ -1,0 +1,335 @@
+"""The "driftwatch monitor" dashboard: one monitor's features, data quality, window and checks."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_b
+from grafana_foundation_sdk.builders import heatmap as heatmap_b
+from grafana_foundation_sdk.models import common as common_m
+from grafana_foundation_sdk.models import heatmap as heatmap_m
+
+from driftwatch.dashboards import common as c
+from driftwatch.dashboards import fields
+from driftwatch.dashboards.common import MONITOR, MONITOR_FEATURE, Query
+
+UID = c.MONITOR_UID
+TITLE = "driftwatch monitor"
+
+RATE = "[$__rate_interval]"
+SCORE = f"driftwatch_feature_drift_score{{{MONITOR_FEATURE}}}"
+P_VALUE = f"driftwatch_feature_p_value{{{MONITOR_FEATURE}}}"
+THRESHOLD = f"driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}}}"
+DRIFTED = f"driftwatch_feature_drifted{{{MONITOR_FEATURE}}}"
+# How far past its threshold a test is, > 1 meaning drift, as driftwatch.render.severity computes it:
+# threshold / p-value for p-value tests (which export a p-value), score / threshold for distances.
+SEVERITY = f"{THRESHOLD} / clamp_min({P_VALUE}, 1e-300) or {SCORE} / {THRESHOLD}"
+FIRING = f'count(ALERTS{{alertname=~"Driftwatch.*", alertstate="firing", {MONITOR}}}) or vector(0)'
+QUALITY = {
+    "Missing values": ("driftwatch_feature_missing_ratio", "Share of the window's rows where the feature is null."),
+    "Unseen categories": (
+        "driftwatch_feature_unseen_category_ratio",
+        "Categorical features: share of present values that are not a reference category.",
+    ),
+    "Out of range": (
+        "driftwatch_feature_out_of_range_ratio",
+        "Numeric features: share of present values outside the reference's [min, max].",
+    ),
+    "Type errors": (
+        "driftwatch_feature_type_error_ratio",
+        "Share of rows whose value could not be read as the feature's kind.",
+    ),
+}
+FEATURE_COLUMNS = {
+    "Value #A": "Severity",
+    "Value #B": "Drifted",
+    "Value #C": "Score",
+    "Value #D": "p-value",
+    "Value #E": "Threshold",
+}
+
+
+def _status_stats() -> list[c.PanelBuilder]:
+    links = c.series_links(c.MONITOR_VARIABLE, point=False)
+    return [
+        c.stat(
+            "Dataset drift",
+            "The latest check's dataset verdict (absent until a check with enough data ran). " + c.CHECK_DETAIL_HELP,
+            [Query(f"max(driftwatch_dataset_drift{{{MONITOR}}})")],
+            mappings=fields.DRIFT_STATES,
+            width=3,
+            links=links,
+        ),
+        c.stat(
+            "Drifted features",
+            "Share of judged features that drifted in the latest check (red from 50%, the default `drift_share`).",
+            [Query(f"max(driftwatch_drifted_features_ratio{{{MONITOR}}})")],
+            unit=fields.PERCENT,
+            steps=((None, "green"), (0.5, "red")),
+            width=3,
+            links=links,
+        ),
+        c.stat(
+            "OOD rate",
+            "Share of the window's rows scored out of distribution (orange from 10%, the alert's threshold).",
+            [Query(f"max(driftwatch_ood_ratio{{{MONITOR}}})")],
+            unit=fields.PERCENT,
+            steps=((None, "green"), (0.1, "orange")),
+            no_value="not configured",
+            width=3,
+            links=links,
+        ),
+        c.stat(
+            "Last successful check",
+            "Seconds since the latest successful check started.",
+            [Query(f"time() - max(driftwatch_last_successful_check_timestamp_seconds{{{MONITOR}}})")],
+            unit=fields.SECONDS,
+            width=3,
+            links=links,
+        ),
+        c.stat(
+            "Rows in window",
+            "Rows seen in the open window.",
+            [Query(f"max(driftwatch_window_rows{{{MONITOR}}})")],
+            width=3,
+        ),
+        c.stat(
+            "Reference rows",
+            "Rows in the reference dataset.",
+            [Query(f"max(driftwatch_reference_rows{{{MONITOR}}})")],
+            width=3,
+        ),
+        c.stat(
+            "Features omitted",
+            "Features not exported because of `max_exported_features` (the least severe ones).",
+            [Query(f"max(driftwatch_features_omitted{{{MONITOR}}})")],
+            steps=((None, "green"), (1, "orange")),
+            width=3,
+        ),
+        c.stat(
+            "Firing alerts",
+            "Firing driftwatch alerts of this monitor.",
+            [Query(FIRING)],
+            steps=((None, "green"), (1, "red")),
+            width=3,
+        ),
+    ]
+
+
+def _severity_heatmap() -> c.PanelBuilder:
+    # Not calculated from the data: each feature's series is one row of the heatmap (ordinal y axis).
+    panel = (
+        heatmap_b.Panel()
+        .title("Drift severity by feature")
+        .description(
+            "Each feature's test score relative to its threshold, as the daemon ranks features: threshold / "
+            "p-value for p-value tests, score / threshold for distances. Above 1 (orange to red) the feature "
+            "drifted; colours saturate at 2. " + c.CHECK_DETAIL_HELP
+        )
+        .span(24)
+        .height(10)
+        .calculate(False)
+        .rows_frame(heatmap_b.RowsHeatmapOptions().layout(common_m.HeatmapCellLayout.UNKNOWN).value("Severity"))
+        .color(
+            heatmap_b.HeatmapColorOptions()
+            .mode(heatmap_m.HeatmapColorMode.SCHEME)
+            .scheme("RdYlGn")
+            .reverse(True)
+            .scale(heatmap_m.HeatmapColorScale.LINEAR)
+            .exponent(0.5)
+            .fill("dark-orange")
+            .steps(64)
+            .min(0)
+            .max(2)
+        )
+        # Grafana hides cells <= 1e-9 by default; a severity of 0 (identical distributions) is worth seeing.
+        .filter_values(heatmap_b.FilterValueRange().le(-1))
+        .y_axis(heatmap_b.YAxisConfig().axis_placement(common_m.AxisPlacement.LEFT))
+        .cell_gap(1)
+        .cell_values(heatmap_b.CellValues().decimals(2))
+        .show_value(common_m.VisibilityMode.NEVER)
+        .mode(common_m.TooltipDisplayMode.SINGLE)
+        .hide_y_histogram()
+        .show_color_scale(True)
+        .show_legend()
+        .data_links(c.series_links(c.MONITOR_VARIABLE, point=True))
+    )
+    return c.with_queries(panel, [Query(f"max by (feature) ({SEVERITY})", "{{feature}}")])
+
+
+def _feature_table() -> c.PanelBuilder:
+    per_test = "max by (feature, method) ({})"
+    queries = [
+        Query(per_test.format(SEVERITY), table=True),
+        Query(per_test.format(DRIFTED), table=True),
+        Query(per_test.format(SCORE), table=True),
+        Query(per_test.format(P_VALUE), table=True),
+        Query(per_test.format(THRESHOLD), table=True),
+    ]
+    return (
+        c.table(
+            "Features in the latest check",
+            "The latest check's test per feature, most severe first. `method` is the stat test; a feature drifted "
+            "without a score (method `none`) has a missing column or no usable values. " + c.CHECK_DETAIL_HELP,
+            queries,
+            transformations=[
+                fields.merge(),
+                fields.organize(
+                    exclude=["Time"], rename=FEATURE_COLUMNS, order=["feature", "method", *FEATURE_COLUMNS]
+                ),
+                fields.sort_by("Severity", desc=True),
+            ],
+            height=10,
+            links=c.series_links(c.MONITOR_VARIABLE, point=False),
+        )
+        .decimals(4)
+        .override_by_name(
+            "Severity", [fields.cell_text_color(), *fields.thresholds_override((None, "green"), (1, "red"))]
+        )
+        .override_by_name("Drifted", [fields.mappings_override(fields.FEATURE_STATES), fields.cell_background()])
+    )
+
+
+def _feature_panels() -> list[c.PanelBuilder]:
+    at_point = c.series_links(c.MONITOR_VARIABLE, point=True)
+    threshold_lines = [fields.dashed_line()]
+    return [
+        _severity_heatmap(),
+        c.state_timeline(
+            "Drifted features",
+            "Whether each feature drifted in the latest check, over time. " + c.CHECK_DETAIL_HELP,
+            [Query(f"max by (feature) ({DRIFTED})", "{{feature}}")],
+            mappings=fields.FEATURE_STATES,
+            links=at_point,
+        ),
+        c.timeseries(
+            "p-values vs threshold",
+            "Features tested with a p-value test (after the multiple-testing correction when one is configured); "
+            "a p-value below its threshold (dashed) is drift. Features tested with a distance are in the next panel.",
+            [
+                Query(f"max by (feature, method) ({P_VALUE})", "{{feature}} ({{method}})"),
+                Query(f"max by (feature, method) ({THRESHOLD} and {P_VALUE})", "{{feature}} threshold"),
+            ],
+            min_value=None,
+            links=at_point,
+            legend_table=True,
+        )
+        .scale_distribution(fields.log_scale())
+        .override_by_query("B", threshold_lines),
+        c.timeseries(
+            "Distance scores vs threshold",
+            "Features tested with a distance (e.g. wasserstein, jensenshannon); a score above its threshold "
+            "(dashed) is drift.",
+            [
+                Query(f"max by (feature, method) ({SCORE} unless {P_VALUE})", "{{feature}} ({{method}})"),
+                Query(f"max by (feature, method) ({THRESHOLD} unless {P_VALUE})", "{{feature}} threshold"),
+            ],
+            links=at_point,
+            legend_table=True,
+        ).override_by_query("B", threshold_lines),
+        _feature_table(),
+    ]
+
+
+def _quality_panels() -> list[c.PanelBuilder]:
+    return [
+        c.timeseries(
+            title,
+            description + " Exact counts over the whole window, not the test sample.",
+            [Query(f"max by (feature) ({metric}{{{MONITOR_FEATURE}}})", "{{feature}}")],
+            unit=fields.PERCENT,
+            links=c.series_links(c.MONITOR_VARIABLE, point=True),
+            legend_table=True,
+        )
+        for title, (metric, description) in QUALITY.items()
+    ]
+
+
+def _window_and_check_panels() -> list[c.PanelBuilder]:
+    buckets = f"sum by (le) (rate(driftwatch_check_duration_seconds_bucket{{{MONITOR}}}{RATE}))"
+    links = c.series_links(c.MONITOR_VARIABLE, point=True)
+    return [
+        c.timeseries(
+            "Window size",
+            "Rows seen in the open window, rows in the sample the stat tests use, and the reference's rows.",
+            [
+                Query(f"max(driftwatch_window_rows{{{MONITOR}}})", "rows seen"),
+                Query(f"max(driftwatch_window_sampled_rows{{{MONITOR}}})", "rows in the test sample"),
+                Query(f"max(driftwatch_reference_rows{{{MONITOR}}})", "reference rows"),
+            ],
+            width=8,
+            links=links,
+        ).override_by_query("C", [fields.dashed_line()]),
+        c.timeseries(
+            "Check duration",
+            "Quantiles of how long checks took (from the driftwatch_check_duration_seconds histogram), and the mean.",
+            [
+                Query(f"histogram_quantile(0.5, {buckets})", "p50"),
+                Query(f"histogram_quantile(0.9, {buckets})", "p90"),
+                Query(f"histogram_quantile(0.99, {buckets})", "p99"),
+                Query(
+                    f"sum(rate(driftwatch_check_duration_seconds_sum{{{MONITOR}}}{RATE}))"
+                    f" / sum(rate(driftwatch_check_duration_seconds_count{{{MONITOR}}}{RATE}))",
+                    "mean",
+                ),
+            ],
+            unit=fields.SECONDS,
+            width=8,
+            links=links,
+        ),
+        c.timeseries(
+            "Checks by outcome",
+            "Checks per minute by outcome: ok, drift, insufficient_data, and the failures error, storage_error "
+            "and unavailable.",
+            [Query(f"sum by (outcome) (rate(driftwatch_checks_total{{{MONITOR}}}{RATE})) * 60", "{{outcome}}")],
+            unit="suffix: checks/min",
+            width=8,
+            links=links,
+        ),
+        c.timeseries(
+            "Ingestion",
+            "Rows per second received (accepted + rejected), accepted into the window, and rejected by reason.",
+            [
+                Query(f"sum(rate(driftwatch_rows_received_total{{{MONITOR}}}{RATE}))", "received"),
+                Query(f"sum(rate(driftwatch_rows_accepted_total{{{MONITOR}}}{RATE}))", "accepted"),
+                Query(
+                    f"sum by (reason) (rate(driftwatch_rows_rejected_total{{{MONITOR}}}{RATE}))", "rejected: {{reason}}"
+                ),
+            ],
+            unit=fields.ROWS_PER_SECOND,
+            links=links,
+        ),
+        c.table(
+            "Reference",
+            "The loaded reference: `version` is its content hash, `source` where it was read from.",
+            [Query(f"driftwatch_reference_info{{{MONITOR}}}", table=True)],
+            transformations=[
+                fields.organize(exclude=["Time", "Value", "__name__"], order=["monitor", "version", "source"]),
+            ],
+            width=12,
+        ),
+    ]
+
+
+def build() -> dashboard_b.Dashboard:
+    dashboard = (
+        c.new_dashboard(
+            UID,
+            TITLE,
+            "One driftwatch monitor: the latest check, per-feature drift and data quality, the window and the "
+            "checks. Links open the daemon's stored checks for the time range or the clicked point.",
+        )
+        .with_variable(c.datasource_variable())
+        .with_variable(c.daemon_url_variable())
+        .with_variable(c.monitor_variable())
+        .with_variable(c.feature_variable())
+    )
+    sections = [
+        ("Latest check", _status_stats()),
+        ("Features", _feature_panels()),
+        ("Data quality", _quality_panels()),
+        ("Window and checks", _window_and_check_panels()),
+    ]
+    for title, panels in sections:
+        dashboard = dashboard.with_row(c.row(title))
+        for panel in panels:
+            dashboard = dashboard.with_panel(panel)
+    return dashboard
