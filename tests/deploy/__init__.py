@@ -1,0 +1,1 @@
+"""Tests for the deployment files in deploy/ (Docker, docker compose, Kubernetes) and .dockerignore."""
