@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client.exposition import choose_encoder
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__, render
@@ -18,7 +17,7 @@ from driftwatch.daemon import CheckRun, Daemon, MonitorUnavailableError
 from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.cloudevents import inference_table, parse_cloudevent
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
-from driftwatch.metrics import create_registry
+from driftwatch.metrics import FeatureLines, create_registry, exposition
 from driftwatch.storage import CheckRecord, StorageError
 
 log = logging.getLogger(__name__)
@@ -173,12 +172,14 @@ def create_app(daemon: Daemon) -> FastAPI:
         return _record_dict(record)
 
     registry = create_registry(daemon)
+    features = FeatureLines(daemon)
 
     @app.get("/metrics", tags=["process"], response_model=None)
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; OpenMetrics when the Accept header asks for it (docs/metrics.md)."""
-        encoder, content_type = choose_encoder(request.headers.get("accept"))
-        return Response(encoder(registry), media_type=content_type)
+        # Off the event loop: a large scrape must not stall ingestion or health checks.
+        body, content_type = await run_in_threadpool(exposition, registry, features, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", tags=["process"])
     async def healthz() -> dict[str, str]:

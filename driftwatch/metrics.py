@@ -8,10 +8,13 @@ from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
 from driftwatch.daemon import Daemon, MonitorState
+from driftwatch.engine import FeatureResult
 from driftwatch.render import severity
 from driftwatch.types import Status
 
@@ -56,7 +59,6 @@ class DaemonCollector(Collector):
         )
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
-        yield from _feature_families(d, states)
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ("monitor",)) -> GaugeMetricFamily:
@@ -145,51 +147,102 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     yield from (interval, last, success, checks, events, pending, spool)
 
 
-def _feature_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
-    test_labels = ("monitor", "feature", "method")
-    quality_labels = ("monitor", "feature")
-    score = _gauge("driftwatch_feature_drift_score", "The stat test's score (p-value or distance).", test_labels)
-    p_value = _gauge("driftwatch_feature_p_value", "The p-value, for tests that have one.", test_labels)
-    threshold = _gauge("driftwatch_feature_drift_threshold", "The threshold the score is compared with.", test_labels)
-    drifted = _gauge("driftwatch_feature_drifted", "1 when the feature drifted in the latest check.", test_labels)
-    missing = _gauge("driftwatch_feature_missing_ratio", "Share of rows where the feature is missing.", quality_labels)
-    unseen = _gauge(
-        "driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference.", quality_labels
-    )
-    out_of_range = _gauge(
-        "driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range.", quality_labels
-    )
-    type_errors = _gauge(
-        "driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type.", quality_labels
-    )
-    omitted = _gauge("driftwatch_features_omitted", "Features not exported because of max_exported_features.")
-    for name, state in states:
-        run = state.last
-        if run is None:
-            continue
-        limit = d.config.monitor(name).max_exported_features
-        ranked = sorted(run.result.features, key=lambda f: (not f.drifted, -severity(f), f.name))
-        omitted.add_metric([name], max(0, len(ranked) - limit))
-        for f in ranked[:limit]:
-            q = f.quality
-            key = [name, f.name]
-            missing.add_metric(key, q.missing_rate)
-            type_errors.add_metric(key, q.type_error_rate)
-            if q.unseen_category_rate is not None:
-                unseen.add_metric(key, q.unseen_category_rate)
-            if q.out_of_range_rate is not None:
-                out_of_range.add_metric(key, q.out_of_range_rate)
-            if f.status in (Status.MISSING_COLUMN, Status.NO_VALID_VALUES):
-                drifted.add_metric([*key, f.method or "none"], 1.0)
-            if f.status != Status.OK or f.score is None or f.method is None:
-                continue  # no test ran: no fake zero
-            labels = [*key, f.method]
-            if math.isfinite(f.score):
-                score.add_metric(labels, f.score)
-            p = f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value
-            if p is not None and math.isfinite(p):
-                p_value.add_metric(labels, p)
-            if f.threshold is not None:
-                threshold.add_metric(labels, f.threshold)
-            drifted.add_metric(labels, float(f.drifted))
-    yield from (score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors, omitted)
+# Per-feature families: (name, help, labels). They are most of a scrape (7 series per feature), so they are
+# rendered to exposition lines once per check and cached instead of going through prometheus_client each time.
+_TEST = ("monitor", "feature", "method")
+_QUALITY = ("monitor", "feature")
+FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("driftwatch_feature_drift_score", "The stat test's score (p-value or distance)."),
+    ("driftwatch_feature_p_value", "The p-value, for tests that have one."),
+    ("driftwatch_feature_drift_threshold", "The threshold the score is compared with."),
+    ("driftwatch_feature_drifted", "1 when the feature drifted in the latest check."),
+    ("driftwatch_feature_missing_ratio", "Share of rows where the feature is missing."),
+    ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
+    ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
+    ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
+)
+OPENMETRICS = "application/openmetrics-text"
+
+
+class FeatureLines:
+    """Exposition lines of the per-feature families, rendered once per (monitor, check) and reused by scrapes."""
+
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.limits = {m.name: m.max_exported_features for m in daemon.config.monitors}
+        self._cache: dict[str, tuple[int, list[str], int]] = {}
+
+    def render(self) -> bytes:
+        """Every per-feature family (HELP/TYPE, then the cached lines of each monitor), plus the omitted counts."""
+        per_family: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
+        omitted: list[str] = []
+        for name, state in list(self.daemon.monitors.items()):
+            run = state.last
+            if run is None:
+                self._cache.pop(name, None)
+                continue
+            cached = self._cache.get(name)
+            if cached is None or cached[0] != run.id:
+                chunks, dropped = _render_monitor(name, run.result.features, self.limits.get(name, 100))
+                cached = self._cache[name] = (run.id, chunks, dropped)
+            for i, chunk in enumerate(cached[1]):
+                per_family[i].append(chunk)
+            omitted.append(f'driftwatch_features_omitted{{monitor="{_escape(name)}"}} {floatToGoString(cached[2])}\n')
+        out = []
+        for (family, doc), chunks in zip(FEATURE_FAMILIES, per_family, strict=True):
+            out.append(f"# HELP {family} {doc}\n# TYPE {family} gauge\n")
+            out.extend(chunks)
+        out.append("# HELP driftwatch_features_omitted Features not exported because of max_exported_features.\n")
+        out.append("# TYPE driftwatch_features_omitted gauge\n")
+        out.extend(omitted)
+        return "".join(out).encode()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> tuple[list[str], int]:
+    """One chunk of lines per feature family for one monitor's check; most severe features first."""
+    lines: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
+    score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
+    ranked = sorted(features, key=lambda f: (not f.drifted, -severity(f), f.name))
+    m = _escape(monitor)
+    for f in ranked[:limit]:
+        q = f.quality
+        key = f'monitor="{m}",feature="{_escape(f.name)}"'
+        missing.append(f"{{{key}}} {floatToGoString(q.missing_rate)}")
+        type_errors.append(f"{{{key}}} {floatToGoString(q.type_error_rate)}")
+        if q.unseen_category_rate is not None:
+            unseen.append(f"{{{key}}} {floatToGoString(q.unseen_category_rate)}")
+        if q.out_of_range_rate is not None:
+            out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
+        if f.status in (Status.MISSING_COLUMN, Status.NO_VALID_VALUES):
+            drifted.append(f'{{{key},method="{_escape(f.method or "none")}"}} 1.0')
+        if f.status != Status.OK or f.score is None or f.method is None:
+            continue  # no test ran: no fake zero
+        labels = f'{{{key},method="{_escape(f.method)}"}}'
+        if math.isfinite(f.score):
+            score.append(f"{labels} {floatToGoString(f.score)}")
+        p = f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value
+        if p is not None and math.isfinite(p):
+            p_value.append(f"{labels} {floatToGoString(p)}")
+        if f.threshold is not None:
+            threshold.append(f"{labels} {floatToGoString(f.threshold)}")
+        drifted.append(f"{labels} {floatToGoString(float(f.drifted))}")
+    chunks = [
+        "".join(f"{family}{line}\n" for line in family_lines)
+        for (family, _), family_lines in zip(FEATURE_FAMILIES, lines, strict=True)
+    ]
+    return chunks, max(0, len(ranked) - limit)
+
+
+def exposition(registry: CollectorRegistry, features: FeatureLines, accept: str | None) -> tuple[bytes, str]:
+    """The whole scrape body and its content type: the text format, or OpenMetrics when `accept` asks for it."""
+    encoder, content_type = choose_encoder(accept)
+    body = encoder(registry)
+    tail = features.render()
+    if content_type.startswith(OPENMETRICS):
+        # Gauge lines read the same in both formats; OpenMetrics ends with one "# EOF".
+        return body.removesuffix(b"# EOF\n") + tail + b"# EOF\n", content_type
+    return body + tail, content_type

@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
-from prometheus_client import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch import demo
 from driftwatch.config import parse_config
 from driftwatch.daemon import Daemon
-from driftwatch.metrics import create_registry
+from driftwatch.metrics import FeatureLines, create_registry, exposition
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "triage" / "reference.csv"
@@ -38,9 +38,14 @@ monitors:
     return daemon
 
 
-def _samples(registry) -> dict[str, list]:
+def _scrape(daemon: Daemon, registry: CollectorRegistry, accept: str | None = None) -> str:
+    body, _ = exposition(registry, FeatureLines(daemon), accept)
+    return body.decode()
+
+
+def _samples(daemon: Daemon, registry: CollectorRegistry) -> dict[str, list]:
     out: dict[str, list] = {}
-    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+    for family in text_string_to_metric_families(_scrape(daemon, registry)):
         for s in family.samples:
             out.setdefault(s.name, []).append(s)
     return out
@@ -52,14 +57,17 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         registry = create_registry(daemon)
         daemon.ingest("triage", demo.production_batch(400, 0.8, seed=1))
         daemon.check_now("triage")
-        parsed = text_string_to_metric_families(generate_latest(registry).decode())
+        parsed = text_string_to_metric_families(_scrape(daemon, registry))
         families = {re.sub(r"_info$", "", f.name) for f in parsed}
         documented = set(re.findall(r"`(driftwatch_[a-z_]+)`", (ROOT / "docs" / "metrics.md").read_text()))
         documented = {re.sub(r"_(total|info)$", "", n) for n in documented}
         assert families - documented == set()
         # Documented but not exported yet: only the OOD ratio, wired when OOD scoring is configured.
         assert documented - families == {"driftwatch_ood_ratio"}
-        assert openmetrics(registry).decode().endswith("# EOF\n")
+        om = _scrape(daemon, registry, "application/openmetrics-text; version=1.0.0")
+        assert om.endswith("# EOF\n") and om.count("# EOF") == 1
+        om_samples = {s.name for f in openmetrics_families(om) for s in f.samples}
+        assert "driftwatch_feature_drifted" in om_samples and "driftwatch_dataset_drift" in om_samples
     finally:
         daemon.stop()
 
@@ -70,7 +78,7 @@ def test_latest_check_drives_feature_series(tmp_path: Path) -> None:
         registry = create_registry(daemon)
         daemon.ingest("triage", demo.production_batch(400, 0.9, seed=2))
         daemon.check_now("triage")
-        s = _samples(registry)
+        s = _samples(daemon, registry)
         drifted = {x.labels["feature"] for x in s["driftwatch_feature_drifted"] if x.value == 1.0}
         assert {"patient_age", "temperature_c", "channel", "arrival_mode"} <= drifted
         (dataset,) = s["driftwatch_dataset_drift"]
@@ -95,11 +103,11 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
     daemon = _daemon(tmp_path)
     try:
         registry = create_registry(daemon)
-        s = _samples(registry)
+        s = _samples(daemon, registry)
         assert "driftwatch_dataset_drift" not in s and "driftwatch_feature_drift_score" not in s
         daemon.ingest("triage", demo.production_batch(30, 0.9, seed=3))
         daemon.check_now("triage")  # 30 rows < min_rows: insufficient data
-        s = _samples(registry)
+        s = _samples(daemon, registry)
         assert "driftwatch_dataset_drift" not in s
         assert "driftwatch_feature_drift_score" not in s and "driftwatch_feature_drifted" not in s
         outcomes = {x.labels["outcome"]: x.value for x in s["driftwatch_checks_total"]}
@@ -123,7 +131,7 @@ def test_cardinality_is_bounded_and_series_go_away(tmp_path: Path) -> None:
         registry = create_registry(daemon)
         daemon.ingest("triage", demo.production_batch(400, 0.9, seed=4))
         daemon.check_now("triage")
-        s = _samples(registry)
+        s = _samples(daemon, registry)
         assert len({x.labels["feature"] for x in s["driftwatch_feature_drifted"]}) == 3
         (omitted,) = s["driftwatch_features_omitted"]
         assert omitted.value == 3
@@ -139,11 +147,13 @@ def test_a_feature_that_stops_being_computed_loses_its_score(tmp_path: Path) -> 
         registry = create_registry(daemon)
         daemon.ingest("triage", demo.production_batch(200, 0.0, seed=5))
         daemon.check_now("triage")
-        assert "patient_age" in {x.labels["feature"] for x in _samples(registry)["driftwatch_feature_drift_score"]}
+        assert "patient_age" in {
+            x.labels["feature"] for x in _samples(daemon, registry)["driftwatch_feature_drift_score"]
+        }
         # The next window lacks the column entirely: a finding (drifted), but no score series any more.
         daemon.ingest("triage", demo.production_batch(200, 0.0, seed=6).drop_columns(["patient_age"]))
         daemon.check_now("triage")
-        s = _samples(registry)
+        s = _samples(daemon, registry)
         assert "patient_age" not in {x.labels["feature"] for x in s["driftwatch_feature_drift_score"]}
         age = [x for x in s["driftwatch_feature_drifted"] if x.labels["feature"] == "patient_age"]
         assert [(x.labels["method"], x.value) for x in age] == [("none", 1.0)]
@@ -158,7 +168,7 @@ def test_scrape_reads_state_only(tmp_path: Path) -> None:
         daemon.ingest("triage", pa.table({"patient_age": [30.0] * 150}))
         before = dict(daemon.monitors["triage"].checks_by_outcome)
         for _ in range(3):
-            generate_latest(registry)
+            _scrape(daemon, registry)
         assert daemon.monitors["triage"].checks_by_outcome == before  # scraping never runs a check
         assert daemon.store.list_checks("triage") == []
     finally:
