@@ -136,17 +136,8 @@ def _check_feature(
     )
     if feature.name not in current.column_names:
         quality = FeatureQuality(current.num_rows, 1.0, feature.missing_rate, 0.0)
-        return FeatureResult(
-            **base,
-            method=None,
-            score=None,
-            threshold=None,
-            drifted=enough,
-            status=Status.MISSING_COLUMN,
-            current_rows=0,
-            quality=quality,
-            message="column absent from the current data",
-        )
+        common = dict(**base, current_rows=0, quality=quality)
+        return _no_test(common, Status.MISSING_COLUMN, "column absent from the current data", drifted=enough)
     values, quality = _current_values(feature, current.column(feature.name))
     n = len(values)
     common = dict(**base, current_rows=n, quality=quality)
@@ -155,15 +146,8 @@ def _check_feature(
     if feature.valid == 0:
         return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values")
     if n == 0:
-        return FeatureResult(
-            **common,
-            method=None,
-            score=None,
-            threshold=None,
-            drifted=True,
-            status=Status.NO_VALID_VALUES,
-            message="no usable values (all missing, non-finite or of the wrong type)",
-        )
+        message = "no usable values (all missing, non-finite or of the wrong type)"
+        return _no_test(common, Status.NO_VALID_VALUES, message, drifted=True)
     if n < settings.min_rows:
         return _no_test(common, Status.INSUFFICIENT_DATA, f"{n} usable values < min_rows {settings.min_rows}")
     method = feature.schema.method or settings.methods.get(kind) or _default(feature, values)
@@ -199,9 +183,10 @@ def _failed(common: dict, method: str, threshold: float, score_kind: str, messag
     )
 
 
-def _no_test(common: dict, status: Status, message: str) -> FeatureResult:
+def _no_test(common: dict, status: Status, message: str, *, drifted: bool = False) -> FeatureResult:
+    """A result without a stat test; a missing column or no usable values is still a finding (drifted)."""
     return FeatureResult(
-        **common, method=None, score=None, threshold=None, drifted=False, status=status, message=message
+        **common, method=None, score=None, threshold=None, drifted=drifted, status=status, message=message
     )
 
 
