@@ -203,7 +203,7 @@ def worker_driftwatch_build(ref_rows: int, seed: int, workdir: Path) -> dict[str
     """Writes the reference to Parquet and builds + caches its profile, as the first check of a version does."""
     import pyarrow.parquet as pq
 
-    from driftwatch.profile import load_profile
+    from driftwatch.reference.profile import load_profile
 
     pq.write_table(make_table(ref_rows, seed, current=False), workdir / "reference.parquet")
     t0 = time.perf_counter()
@@ -213,9 +213,9 @@ def worker_driftwatch_build(ref_rows: int, seed: int, workdir: Path) -> dict[str
 
 def worker_driftwatch(ref_rows: int, cur_rows: int, seed: int, cprofile_top: int, workdir: Path) -> dict[str, Any]:
     """Times checks the way the CLI and daemon run them: cached (memory-mapped) profile, current batch in Arrow."""
-    from driftwatch.engine import run_check
-    from driftwatch.profile import load_profile
-    from driftwatch.stattests import lookup
+    from driftwatch.checks.engine import run_check
+    from driftwatch.checks.stattests import lookup
+    from driftwatch.reference.profile import load_profile
 
     rss_imports = current_rss_mb()
     cur = make_table(cur_rows, seed, current=True)

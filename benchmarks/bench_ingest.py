@@ -606,12 +606,12 @@ STAGES = (
     ("driftwatch/ingest/payloads.py", "_parse_arrow"),
     ("driftwatch/ingest/cloudevents.py", "parse_cloudevent"),
     ("driftwatch/ingest/cloudevents.py", "inference_table"),
-    ("driftwatch/daemon.py", "ingest"),
-    ("driftwatch/rowbatch.py", "normalize"),
-    ("driftwatch/spool.py", "append"),
-    ("driftwatch/live.py", "_add"),
-    ("driftwatch/rowbatch.py", "counts"),
-    ("driftwatch/window.py", "add"),
+    ("driftwatch/serve/daemon.py", "ingest"),
+    ("driftwatch/live/rowbatch.py", "normalize"),
+    ("driftwatch/live/spool.py", "append"),
+    ("driftwatch/live/monitor.py", "_add"),
+    ("driftwatch/live/rowbatch.py", "counts"),
+    ("driftwatch/live/window.py", "add"),
 )
 
 
@@ -672,9 +672,9 @@ def in_process_costs(
 ) -> list[StageCosts]:
     """The ingestion path without HTTP: a Daemon in this process, fed the same bodies, timed and profiled."""
     from driftwatch.config import load_config
-    from driftwatch.daemon import Daemon
     from driftwatch.ingest.cloudevents import inference_table, parse_cloudevent
     from driftwatch.ingest.payloads import decode_body, parse_rows
+    from driftwatch.serve.daemon import Daemon
 
     config = load_config(write_config(folder))
     daemon = Daemon(config)

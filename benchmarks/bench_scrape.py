@@ -8,21 +8,23 @@ monitor's profile, records the reference and opens its spool (`--setup direct` i
 every monitor a `LiveMonitor` on it). Every monitor then gets:
 
 - a few rows ingested through `Daemon.ingest` (so window and spool series carry real values);
-- a latest check: one real `CheckResult`, computed once by `driftwatch.engine.run_check` on a 300-row current table
+- a latest check: one real `CheckResult`, computed once by `driftwatch.checks.engine.run_check` on a 300-row
+  current table
   (a quarter of the numeric features shifted, some categories reweighted or new, a few missing values), reused for
   every monitor with `dataclasses.replace(result, monitor=name)`; every feature's test runs, so every monitor exports
   all its per-feature series (`max_exported_features` is at least the feature count);
 - check counters, timestamps, its schedule interval and one check-duration observation.
 
-Measured per size, on `create_registry(daemon)` (the registry `driftwatch.api` serves):
+Measured per size, on `create_registry(daemon)` (the registry `driftwatch.serve.routes` serves):
 
-- `driftwatch.metrics.exposition(registry, FeatureLines(daemon), accept)`, the body `/metrics` serves (the
+- `driftwatch.serve.metrics.exposition(registry, FeatureLines(daemon), accept)`, the body `/metrics` serves (the
   per-feature lines are rendered once per check and reused; a separate line times them rendered afresh), in the
   text format and in OpenMetrics: median and p95 wall time over
   `--runs` runs after one warm-up, output bytes, and series (lines not starting with '#');
 - `collect`: the collectors alone (`registry.collect()` iterated, samples counted), to split the collector's share
   from the encoder's;
-- at 100 monitors (`--http-monitors`): `GET /metrics` through `driftwatch.api.create_app(daemon)` served by uvicorn
+- at 100 monitors (`--http-monitors`): `GET /metrics` through `driftwatch.serve.routes.create_app(daemon)` served by
+  uvicorn
   on a loopback port (httpx, keep-alive), text and OpenMetrics (by the Accept header), body read included; and the
   worst `GET /healthz` latency seen by a second client polling during those scrapes (the `/metrics` handler encodes
   on the event loop, so a slow scrape delays every other request).
@@ -67,13 +69,13 @@ import pyarrow.parquet as pq
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from driftwatch.api import create_app
+from driftwatch.checks.engine import CheckResult, run_check
 from driftwatch.config import Config
-from driftwatch.daemon import CheckRun, Daemon
-from driftwatch.engine import CheckResult, run_check
-from driftwatch.live import LiveMonitor
-from driftwatch.metrics import FeatureLines, create_registry, exposition
-from driftwatch.profile import load_profile
+from driftwatch.live.monitor import LiveMonitor
+from driftwatch.reference.profile import load_profile
+from driftwatch.serve.daemon import CheckRun, Daemon
+from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
+from driftwatch.serve.routes import create_app
 from driftwatch.types import Status
 
 DEFAULT_SIZES = (10, 100, 1000)

@@ -72,7 +72,7 @@ def config_validate(config: ConfigOpt) -> None:
 @app.command()
 def profile(config: ConfigOpt, monitor: MonitorOpt = None) -> None:
     """Build (or load) each reference profile and print its schema: kind, why, missing share, range."""
-    from driftwatch.profile import load_profile
+    from driftwatch.reference.profile import load_profile
 
     cfg = _load(config)
     try:
@@ -116,9 +116,10 @@ def check(
     fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 on dataset drift.")] = False,
 ) -> None:
     """Compare a batch of current data with a monitor's reference; exit 1 on drift with --fail-on-drift."""
-    from driftwatch import readers, render
-    from driftwatch.engine import run_check
-    from driftwatch.profile import load_profile
+    from driftwatch.checks import render
+    from driftwatch.checks.engine import run_check
+    from driftwatch.reference import readers
+    from driftwatch.reference.profile import load_profile
 
     cfg = _load(config)
     try:
@@ -164,7 +165,8 @@ def demo_batch(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Write a production-like batch for the example triage monitor."""
-    from driftwatch import demo, readers
+    from driftwatch import demo
+    from driftwatch.reference import readers
 
     table = demo.production_batch(rows, drift, seed)
     try:
@@ -206,7 +208,7 @@ def run(
     port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
 ) -> None:
     """Run the daemon: ingest live rows, check them on schedule, keep the history."""
-    from driftwatch.serve import serve
+    from driftwatch.serve.server import serve
 
     cfg = _load(config)
     serve(cfg, log_format=log_format.value, host=host, port=port)

@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from driftwatch.checks.stattests.catalog import lookup
 from driftwatch.errors import ConfigError, UnknownMonitorError
-from driftwatch.stattests.catalog import lookup
 from driftwatch.types import Kind, MultipleTesting
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

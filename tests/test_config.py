@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from driftwatch.checks.stattests.catalog import names_for
 from driftwatch.config import load_config, parse_config, parse_duration
 from driftwatch.errors import ConfigError, UnknownMonitorError
-from driftwatch.stattests.catalog import names_for
 from driftwatch.types import Kind
 
 MINIMAL = """

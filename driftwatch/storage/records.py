@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from driftwatch.engine import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.checks.engine import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.errors import DriftwatchError
 from driftwatch.types import Kind, MultipleTesting, Status
 
@@ -28,7 +28,7 @@ class UnknownReferenceError(StorageError, LookupError):
 
 
 class ReferenceLike(Protocol):
-    """The parts of a reference profile the store keeps (driftwatch.profile.ReferenceProfile fits)."""
+    """The parts of a reference profile the store keeps (driftwatch.reference.profile.ReferenceProfile fits)."""
 
     @property
     def monitor(self) -> str: ...

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from driftwatch.engine import CheckResult, FeatureResult
+from driftwatch.checks.engine import CheckResult, FeatureResult
 from driftwatch.storage.models import Check, FeatureResultRow, FileSourceProgress, Monitor, ReferenceVersion
 from driftwatch.storage.records import (
     TRIGGERS,

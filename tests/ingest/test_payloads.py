@@ -13,7 +13,7 @@ import pytest
 
 from driftwatch.errors import DataError
 from driftwatch.ingest.payloads import PayloadError, RowError, decode_body, parse_rows
-from driftwatch.values import to_numeric
+from driftwatch.reference.values import to_numeric
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"

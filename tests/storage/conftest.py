@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from driftwatch.checks.engine import CheckResult, run_check
 from driftwatch.config import DriftSettings, MonitorConfig
-from driftwatch.engine import CheckResult, run_check
-from driftwatch.profile import ReferenceProfile, build_profile
+from driftwatch.reference.profile import ReferenceProfile, build_profile
 from driftwatch.storage import HistoryStore
 
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from driftwatch.engine import CheckResult, FeatureResult
-from driftwatch.profile import ReferenceProfile
+from driftwatch.checks.engine import CheckResult, FeatureResult
+from driftwatch.reference.profile import ReferenceProfile
 from driftwatch.storage import (
     CheckRecord,
     FeatureRecord,

@@ -1,0 +1,1 @@
+"""Comparing a window with the reference: the check engine, its stat tests, and rendering its results."""

@@ -1,0 +1,269 @@
+"""The drift engine: compare a current sample with a reference profile, feature by feature."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from driftwatch.checks.stattests import default_method, get_stat_test, lookup
+from driftwatch.config import DriftSettings
+from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
+from driftwatch.reference.values import to_labels, to_numeric
+from driftwatch.types import Kind, MultipleTesting, Status
+
+# Statuses that carry a verdict; the others (too little data, errors) neither count as drift nor against it.
+_JUDGED = frozenset({Status.OK, Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
+
+
+@dataclass(frozen=True)
+class FeatureQuality:
+    """Data quality of one feature in the current sample; rates are 0-1, None where they do not apply."""
+
+    rows: int
+    missing_rate: float
+    reference_missing_rate: float
+    type_error_rate: float
+    unseen_category_rate: float | None = None
+    out_of_range_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """One feature's comparison: the test that ran, its score, and whether it counts as drift."""
+
+    name: str
+    kind: Kind
+    method: str | None
+    score: float | None
+    threshold: float | None
+    drifted: bool
+    status: Status
+    reference_rows: int
+    current_rows: int
+    quality: FeatureQuality
+    score_kind: str | None = None
+    adjusted_p_value: float | None = None
+    prediction: bool = False
+    message: str = ""
+
+    @property
+    def p_value(self) -> float | None:
+        """The raw p-value for tests that return one."""
+        return self.score if self.score_kind == "p_value" else None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A whole check: per-feature results and the dataset-level verdict."""
+
+    monitor: str
+    reference_version: str
+    rows: int
+    status: Status
+    dataset_drift: bool
+    drifted_features: int
+    judged_features: int
+    drift_share: float
+    drift_share_threshold: float
+    multiple_testing: MultipleTesting
+    started_at: float
+    duration_seconds: float
+    features: list[FeatureResult] = field(default_factory=list)
+
+
+def run_check(
+    profile: ReferenceProfile,
+    current: pa.Table,
+    settings: DriftSettings,
+    *,
+    fast: bool = True,
+    on_feature: Callable[[str], None] | None = None,
+    quality: Mapping[str, FeatureQuality] | None = None,
+    rows: int | None = None,
+) -> CheckResult:
+    """Compare `current` with the reference profile; never raises on bad or empty data.
+
+    A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample.
+    """
+    started = time.time()
+    t0 = time.perf_counter()
+    enough = current.num_rows >= settings.min_rows
+    rows = current.num_rows if rows is None else rows
+    results = []
+    for feature in profile.features:
+        result = _check_feature(feature, current, settings, enough, fast)
+        if quality is not None and feature.name in quality:
+            result = replace(result, quality=quality[feature.name])
+        results.append(result)
+        if on_feature is not None:
+            on_feature(feature.name)
+    results = _correct(results, settings.multiple_testing)
+    judged = [r for r in results if r.status in _JUDGED]
+    drifted = sum(r.drifted for r in judged)
+    share = drifted / len(judged) if judged else 0.0
+    return CheckResult(
+        monitor=profile.monitor,
+        reference_version=profile.version,
+        rows=rows,
+        status=Status.OK if enough else Status.INSUFFICIENT_DATA,
+        dataset_drift=enough and bool(judged) and share >= settings.drift_share,
+        drifted_features=drifted,
+        judged_features=len(judged),
+        drift_share=share,
+        drift_share_threshold=settings.drift_share,
+        multiple_testing=settings.multiple_testing,
+        started_at=started,
+        duration_seconds=time.perf_counter() - t0,
+        features=results,
+    )
+
+
+def _check_feature(
+    feature: FeatureProfile, current: pa.Table, settings: DriftSettings, enough: bool, fast: bool
+) -> FeatureResult:
+    kind = feature.kind
+    base = dict(
+        name=feature.name,
+        kind=kind,
+        reference_rows=feature.valid,
+        prediction=feature.schema.prediction,
+    )
+    if feature.name not in current.column_names:
+        quality = FeatureQuality(current.num_rows, 1.0, feature.missing_rate, 0.0)
+        common = dict(**base, current_rows=0, quality=quality)
+        return _no_test(common, Status.MISSING_COLUMN, "column absent from the current data", drifted=enough)
+    values, quality = _current_values(feature, current.column(feature.name))
+    n = len(values)
+    common = dict(**base, current_rows=n, quality=quality)
+    if not enough:
+        return _no_test(common, Status.INSUFFICIENT_DATA, f"{current.num_rows} rows < min_rows {settings.min_rows}")
+    if feature.valid == 0:
+        return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values")
+    if n == 0:
+        message = "no usable values (all missing, non-finite or of the wrong type)"
+        return _no_test(common, Status.NO_VALID_VALUES, message, drifted=True)
+    if n < settings.min_rows:
+        return _no_test(common, Status.INSUFFICIENT_DATA, f"{n} usable values < min_rows {settings.min_rows}")
+    method = feature.schema.method or settings.methods.get(kind) or _default(feature, values)
+    spec = lookup(method)
+    threshold = feature.schema.threshold or settings.thresholds.get(kind) or spec.default_threshold
+    try:
+        score, drifted = get_stat_test(method, fast=fast).compare(feature, values, kind, threshold)
+    except Exception as exc:  # a stat test failing on odd data must not stop the other features
+        return _failed(common, method, threshold, spec.score_kind, f"{type(exc).__name__}: {exc}")
+    if not math.isfinite(score) and spec.score_kind == "p_value":
+        return _failed(common, method, threshold, spec.score_kind, f"{method} returned {score}")
+    return FeatureResult(
+        **common,
+        method=method,
+        score=float(score),
+        threshold=threshold,
+        drifted=bool(drifted),
+        status=Status.OK,
+        score_kind=spec.score_kind,
+    )
+
+
+def _failed(common: dict, method: str, threshold: float, score_kind: str, message: str) -> FeatureResult:
+    return FeatureResult(
+        **common,
+        method=method,
+        score=None,
+        threshold=threshold,
+        drifted=False,
+        status=Status.ERROR,
+        score_kind=score_kind,
+        message=message,
+    )
+
+
+def _no_test(common: dict, status: Status, message: str, *, drifted: bool = False) -> FeatureResult:
+    """A result without a stat test; a missing column or no usable values is still a finding (drifted)."""
+    return FeatureResult(
+        **common, method=None, score=None, threshold=None, drifted=drifted, status=status, message=message
+    )
+
+
+def _current_values(feature: FeatureProfile, column: pa.ChunkedArray) -> tuple[np.ndarray | pa.Array, FeatureQuality]:
+    rows = len(column)
+    ref_missing = feature.missing_rate
+    if feature.kind == Kind.NUMERIC:
+        nv = to_numeric(column)
+        assert feature.numeric is not None
+        present = rows - nv.missing - nv.type_errors
+        if len(nv.values) and feature.numeric.values.size:
+            outside = int(np.count_nonzero((nv.values < feature.numeric.min) | (nv.values > feature.numeric.max)))
+        else:
+            outside = 0
+        quality = FeatureQuality(
+            rows,
+            _rate(nv.missing, rows),
+            ref_missing,
+            _rate(nv.type_errors, rows),
+            out_of_range_rate=_rate(outside + nv.non_finite, present),
+        )
+        return nv.values, quality
+    labels = to_labels(column, feature.kind)
+    unseen = None
+    if feature.categorical is not None:
+        known = pa.array(feature.categorical.categories.tolist(), pa.string())
+        unseen_count = len(labels.values) - (pc.sum(pc.is_in(labels.values, value_set=known)).as_py() or 0)
+        unseen = _rate(unseen_count, len(labels.values))
+    quality = FeatureQuality(
+        rows, _rate(labels.missing, rows), ref_missing, _rate(labels.type_errors, rows), unseen_category_rate=unseen
+    )
+    return labels.values, quality
+
+
+def _rate(count: int, total: int) -> float:
+    return count / total if total else 0.0
+
+
+def _default(feature: FeatureProfile, values: np.ndarray | pa.Array) -> str:
+    """evidently's default test, from the reference size and the distinct values of reference and current."""
+    if feature.numeric is not None:
+        # The rule only asks whether there are more than 5 (or 2) distinct values: past that, skip the count.
+        if feature.numeric.n_unique > 5:
+            return default_method(feature.kind, feature.valid, feature.numeric.n_unique)
+        ref = feature.numeric.values
+        cur = np.unique(values)
+        pos = np.minimum(ref.searchsorted(cur), ref.size - 1)
+        new = int(np.count_nonzero(ref[pos] != cur))
+        distinct = feature.numeric.n_unique + new
+    elif feature.categorical is not None:
+        if feature.categorical.n_unique > 2:
+            return default_method(feature.kind, feature.valid, feature.categorical.n_unique)
+        cur = pc.unique(values).to_pylist()
+        distinct = len(set(feature.categorical.categories.tolist()) | set(cur))
+    else:
+        distinct = 0
+    return default_method(feature.kind, feature.valid, distinct)
+
+
+def _correct(results: list[FeatureResult], how: MultipleTesting) -> list[FeatureResult]:
+    """Adjust p-values across the check's p-value tests and re-decide drift on the adjusted values."""
+    if how == MultipleTesting.NONE:
+        return results
+    idx = [i for i, r in enumerate(results) if r.status == Status.OK and r.score_kind == "p_value"]
+    if not idx:
+        return results
+    ps = np.array([results[i].score for i in idx], dtype=np.float64)
+    if how == MultipleTesting.BONFERRONI:
+        adjusted = np.minimum(ps * len(ps), 1.0)
+    else:
+        from scipy.stats import false_discovery_control
+
+        adjusted = false_discovery_control(ps, method="bh")
+    out = list(results)
+    for i, adj in zip(idx, adjusted, strict=True):
+        r = results[i]
+        assert r.method is not None and r.threshold is not None
+        drifted = lookup(r.method).drifted(float(adj), r.threshold)
+        out[i] = replace(r, adjusted_p_value=float(adj), drifted=drifted)
+    return out

@@ -1,0 +1,212 @@
+"""Windows of live rows: exact counts of everything seen plus a bounded uniform sample for the stat tests."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from driftwatch.checks.engine import FeatureQuality
+from driftwatch.config import WindowSettings
+from driftwatch.live.rowbatch import MISSING, OUT_OF_RANGE, TYPE_ERRORS, UNSEEN, RowShaper
+from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.types import Kind
+
+
+class Reservoir:
+    """A uniform random sample of at most `capacity` rows of everything added (Vitter's algorithm R, batched)."""
+
+    def __init__(self, capacity: int, schema: pa.Schema, rng: np.random.Generator):
+        self.capacity = capacity
+        self.schema = schema
+        self.seen = 0
+        self._rng = rng
+        self._chunks: list[pa.RecordBatch] = []
+        self._chunk_rows = 0
+        # slot -> row index into the concatenation of _chunks
+        self._slots = np.empty(0, dtype=np.int64)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Offer every row of `batch`; each row seen so far stays in the sample with equal probability."""
+        k = batch.num_rows
+        if k == 0:
+            return
+        fill = max(0, min(k, self.capacity - self.seen))
+        take_rows: list[np.ndarray] = []
+        new_slots: list[np.ndarray] = []
+        if fill:
+            take_rows.append(np.arange(fill))
+            new_slots.append(np.arange(self.seen, self.seen + fill))
+        if k > fill:
+            # Row number t (0-based, over all rows ever offered) replaces slot j ~ U{0..t} when j < capacity.
+            t = np.arange(self.seen + fill, self.seen + k)
+            j = (self._rng.random(t.size) * (t + 1)).astype(np.int64)
+            hit = j < self.capacity
+            if hit.any():
+                take_rows.append(np.flatnonzero(hit) + fill)
+                new_slots.append(j[hit])
+        self.seen += k
+        if not take_rows:
+            return
+        rows = np.concatenate(take_rows)
+        slots = np.concatenate(new_slots)
+        base = self._chunk_rows
+        self._chunks.append(batch if rows.size == k else batch.take(pa.array(rows)))
+        self._chunk_rows += rows.size
+        size = min(self.seen, self.capacity)
+        if self._slots.size < size:
+            self._slots = np.concatenate([self._slots, np.full(size - self._slots.size, -1, dtype=np.int64)])
+        # Later rows win on duplicate slots, as in the row-by-row algorithm (numpy keeps the last assignment).
+        self._slots[slots] = base + np.arange(rows.size)
+        if self._chunk_rows > 2 * self.capacity + 1024:
+            self._compact()
+
+    def _compact(self) -> None:
+        table = self.table()
+        self._chunks = table.to_batches()
+        self._chunk_rows = table.num_rows
+        self._slots = np.arange(table.num_rows, dtype=np.int64)
+
+    def table(self) -> pa.Table:
+        """The current sample."""
+        if not self._chunks:
+            return self.schema.empty_table()
+        return pa.Table.from_batches(self._chunks, schema=self.schema).take(pa.array(self._slots))
+
+
+@dataclass(frozen=True)
+class WindowSnapshot:
+    """What a check needs from a window: its bounds, exact counts and the sample."""
+
+    start: float
+    end: float | None
+    rows: int
+    rejected: int
+    sample: pa.Table
+    quality: dict[str, FeatureQuality]
+    closed: bool
+
+
+class _Tally:
+    """Exact counters for one window."""
+
+    def __init__(self, n_features: int):
+        self.rows = 0
+        self.rejected = 0
+        self.unknown_columns = 0
+        self.counts = np.zeros((n_features, 4), dtype=np.int64)
+
+    def quality(self, profile: ReferenceProfile) -> dict[str, FeatureQuality]:
+        out = {}
+        for i, f in enumerate(profile.features):
+            c = self.counts[i]
+            present = self.rows - c[MISSING] - c[TYPE_ERRORS]
+            out[f.name] = FeatureQuality(
+                rows=self.rows,
+                missing_rate=_rate(c[MISSING], self.rows),
+                reference_missing_rate=f.missing_rate,
+                type_error_rate=_rate(c[TYPE_ERRORS], self.rows),
+                unseen_category_rate=_rate(c[UNSEEN], present) if f.kind == Kind.CATEGORICAL else None,
+                out_of_range_rate=_rate(c[OUT_OF_RANGE], present) if f.kind == Kind.NUMERIC else None,
+            )
+        return out
+
+
+def _rate(count: int, total: int) -> float:
+    return float(count) / float(total) if total > 0 else 0.0
+
+
+class TumblingWindow:
+    """One fixed time slice [start, end): rows arriving in it are counted and sampled."""
+
+    def __init__(self, start: float, duration: float, shaper: RowShaper, capacity: int, rng: np.random.Generator):
+        self.start = start
+        self.end = start + duration
+        self.shaper = shaper
+        self.tally = _Tally(len(shaper.names))
+        self.reservoir = Reservoir(capacity, shaper.schema, rng)
+
+    def add(self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int) -> None:
+        self.tally.rows += batch.num_rows
+        self.tally.rejected += rejected
+        self.tally.unknown_columns += unknown
+        self.tally.counts += counts
+        self.reservoir.add(batch)
+
+    def snapshot(self, closed: bool) -> WindowSnapshot:
+        t = self.tally
+        return WindowSnapshot(
+            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(self.shaper.profile), closed
+        )
+
+
+class SlidingWindow:
+    """The last N rows, whatever their age; the check samples them when N exceeds the sample size."""
+
+    def __init__(self, size: int, shaper: RowShaper, capacity: int, rng: np.random.Generator):
+        self.size = size
+        self.shaper = shaper
+        self.capacity = capacity
+        self._rng = rng
+        self._batches: deque[tuple[float, pa.RecordBatch, np.ndarray]] = deque()
+        self._rows = 0
+        self.rejected = 0
+        self.unknown_columns = 0
+        self.start = math.nan
+
+    def add(self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int, at: float) -> None:
+        self.rejected += rejected
+        self.unknown_columns += unknown
+        if batch.num_rows == 0:
+            return
+        if batch.num_rows > self.size:
+            batch = batch.slice(batch.num_rows - self.size)
+            counts = self.shaper.counts(batch)
+        self._batches.append((at, batch, counts))
+        self._rows += batch.num_rows
+        while self._rows - self._batches[0][1].num_rows >= self.size:
+            _, head, _ = self._batches.popleft()
+            self._rows -= head.num_rows
+        excess = self._rows - self.size
+        if excess > 0:
+            at0, head, _ = self._batches[0]
+            head = head.slice(excess)
+            self._batches[0] = (at0, head, self.shaper.counts(head))
+            self._rows -= excess
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    @property
+    def oldest(self) -> float | None:
+        """Arrival time of the oldest row kept (the spool keeps segments from then on)."""
+        return self._batches[0][0] if self._batches else None
+
+    def snapshot(self) -> WindowSnapshot:
+        tally = _Tally(len(self.shaper.names))
+        tally.rows = self._rows
+        tally.rejected = self.rejected
+        for _, _, counts in self._batches:
+            tally.counts += counts
+        schema = self.shaper.schema
+        table = pa.Table.from_batches([b for _, b, _ in self._batches], schema=schema)
+        if table.num_rows > self.capacity:
+            idx = np.sort(self._rng.choice(table.num_rows, self.capacity, replace=False))
+            table = table.take(pa.array(idx))
+        start = self._batches[0][0] if self._batches else math.nan
+        end = self._batches[-1][0] if self._batches else None
+        return WindowSnapshot(start, end, self._rows, self.rejected, table, tally.quality(self.shaper.profile), False)
+
+
+def window_start(at: float, duration: float) -> float:
+    """Start of the tumbling window holding time `at`; windows align to multiples of their duration."""
+    return math.floor(at / duration) * duration
+
+
+def new_tumbling(at: float, settings: WindowSettings, shaper: RowShaper, rng: np.random.Generator) -> TumblingWindow:
+    """The tumbling window that contains `at`."""
+    return TumblingWindow(window_start(at, settings.duration), settings.duration, shaper, settings.max_sample_rows, rng)

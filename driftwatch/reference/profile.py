@@ -1,0 +1,317 @@
+"""Reference profiles: what checks reuse from the reference dataset, built once per version and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from driftwatch.config import MonitorConfig
+from driftwatch.errors import DataError
+from driftwatch.reference import readers
+from driftwatch.reference.schema import FeatureSchema, infer_schema
+from driftwatch.reference.values import to_labels, to_numeric
+from driftwatch.types import Kind
+
+# Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
+PROFILE_FORMAT = 1
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    """Sorted finite reference values: an exact stand-in for the raw column in every order-free test."""
+
+    values: np.ndarray
+    n_unique: int
+    min: float
+    max: float
+    mean: float
+    std: float
+    quantiles: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    """Reference category frequencies, categories sorted as strings."""
+
+    categories: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def n_unique(self) -> int:
+        return len(self.categories)
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """Reference texts in their original order (text drift trains a classifier on a seeded split of them)."""
+
+    values: pa.Array
+    length_mean: float
+    length_p50: float
+    length_p95: float
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    """One feature's reference statistics and the values its stat tests need."""
+
+    schema: FeatureSchema
+    rows: int
+    missing: int
+    non_finite: int
+    type_errors: int
+    numeric: NumericProfile | None = None
+    categorical: CategoricalProfile | None = None
+    text: TextProfile | None = None
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    @property
+    def kind(self) -> Kind:
+        assert self.schema.kind is not None
+        return self.schema.kind
+
+    @property
+    def valid(self) -> int:
+        """Reference values the stat tests use (missing and non-finite dropped, as evidently does)."""
+        return self.rows - self.missing - self.non_finite - self.type_errors
+
+    @property
+    def missing_rate(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """A monitor's reference dataset reduced to what checks reuse, keyed by the data's content hash."""
+
+    monitor: str
+    version: str
+    source: str
+    rows: int
+    created_at: float
+    features: list[FeatureProfile]
+    skipped: list[FeatureSchema] = field(default_factory=list)
+
+    def feature(self, name: str) -> FeatureProfile:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source: str) -> ReferenceProfile:
+    """Profile a reference table: infer kinds, then compute each feature's statistics once."""
+    if table.num_rows == 0:
+        raise DataError(f"monitor '{monitor.name}': the reference {source} has no rows")
+    schemas = infer_schema(table, monitor)
+    features = [_profile_feature(table.column(s.name), s) for s in schemas if s.kind is not None]
+    skipped = [s for s in schemas if s.kind is None]
+    if not features:
+        raise DataError(f"monitor '{monitor.name}': no column of {source} can be monitored")
+    return ReferenceProfile(monitor.name, version, source, table.num_rows, time.time(), features, skipped)
+
+
+def _profile_feature(column: pa.ChunkedArray, schema: FeatureSchema) -> FeatureProfile:
+    kind = schema.kind
+    if kind == Kind.NUMERIC:
+        nv = to_numeric(column)
+        values = np.sort(nv.values, kind="stable")
+        return FeatureProfile(schema, nv.rows, nv.missing, nv.non_finite, nv.type_errors, numeric=_numeric(values))
+    labels = to_labels(column, kind)
+    counts = dict(missing=labels.missing, non_finite=0, type_errors=labels.type_errors)
+    if kind == Kind.CATEGORICAL:
+        vc = pc.value_counts(labels.values)
+        cats = vc.field("values").to_numpy(zero_copy_only=False).astype(object)
+        order = np.argsort(cats.astype(str), kind="stable")
+        cat = CategoricalProfile(cats[order], vc.field("counts").to_numpy().astype(np.int64)[order])
+        return FeatureProfile(schema, labels.rows, categorical=cat, **counts)
+    lengths = pc.utf8_length(labels.values).to_numpy(zero_copy_only=False).astype(np.float64)
+    stats = (float(lengths.mean()), *np.quantile(lengths, [0.5, 0.95]).tolist()) if len(lengths) else (0, 0, 0)
+    return FeatureProfile(schema, labels.rows, text=TextProfile(labels.values, *stats), **counts)
+
+
+def _numeric(values: np.ndarray) -> NumericProfile:
+    if len(values) == 0:
+        nan = float("nan")
+        return NumericProfile(values, 0, nan, nan, nan, nan, {})
+    n_unique = int(np.count_nonzero(np.diff(values))) + 1
+    qs = np.quantile(values, QUANTILES)
+    return NumericProfile(
+        values,
+        n_unique,
+        float(values[0]),
+        float(values[-1]),
+        float(np.mean(values)),
+        float(np.std(values)),
+        {f"p{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, qs, strict=True)},
+    )
+
+
+# ---- reading the reference and caching profiles -------------------------------------------------------
+
+
+def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
+    """The monitor's profile from cache, building it when the reference's content or the config changed."""
+    ref = monitor.reference
+    cache_root = data_dir / "profiles" / monitor.name
+    if ref.path is not None:
+        files = readers.resolve_files(ref.path)
+        version = _files_hash(files, cache_root)
+        table = None
+        source = ref.path
+    else:
+        assert ref.query is not None and ref.url is not None
+        table = readers.read_sql(ref.url, ref.query)
+        version = _table_hash(table)
+        source = "SQL query"
+    folder = cache_root / f"{version}-{_config_hash(monitor)}"
+    if (folder / "profile.json").exists():
+        try:
+            return _read_cache(folder)
+        except (OSError, ValueError, KeyError, pa.ArrowInvalid):
+            pass  # A damaged cache is rebuilt below.
+    if table is None:
+        table = readers.concat(readers.read_file(f, ref.format) for f in files)
+    profile = build_profile(table, monitor, version, source)
+    _write_cache(profile, folder)
+    return profile
+
+
+def _config_hash(monitor: MonitorConfig) -> str:
+    relevant = monitor.model_dump(mode="json", include={"features", "ignore", "prediction_columns"})
+    relevant["format"] = PROFILE_FORMAT
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _files_hash(files: list[Path], cache_root: Path) -> str:
+    """Content hash of the reference files; unchanged files (same size and mtime) are not read again."""
+    index_path = cache_root / "file-hashes.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        index = {}
+    total = hashlib.sha256()
+    changed = False
+    for f in files:
+        st = f.stat()
+        key = f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        digest = index.get(key)
+        if digest is None:
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            digest = index[key] = h.hexdigest()
+            changed = True
+        total.update(f.name.encode() + b"\0" + digest.encode())
+    if changed:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        _atomic_write(index_path, json.dumps(index, indent=1).encode())
+    return total.hexdigest()[:16]
+
+
+def _table_hash(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue()).hexdigest()[:16]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _write_cache(profile: ReferenceProfile, folder: Path) -> None:
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    meta_features = []
+    for i, f in enumerate(profile.features):
+        meta: dict = {
+            "schema": asdict(f.schema),
+            "rows": f.rows,
+            "missing": f.missing,
+            "non_finite": f.non_finite,
+            "type_errors": f.type_errors,
+        }
+        if f.numeric is not None:
+            meta["numeric"] = {k: v for k, v in asdict(f.numeric).items() if k != "values"}
+            arrays = {"values": pa.array(f.numeric.values, pa.float64())}
+        elif f.categorical is not None:
+            arrays = {
+                "categories": pa.array(f.categorical.categories.tolist(), pa.string()),
+                "counts": pa.array(f.categorical.counts, pa.int64()),
+            }
+        else:
+            assert f.text is not None
+            meta["text"] = {k: v for k, v in asdict(f.text).items() if k != "values"}
+            arrays = {"values": f.text.values}
+        with ipc.new_file(str(tmp / f"f{i}.arrow"), pa.schema([(k, v.type) for k, v in arrays.items()])) as w:
+            w.write_table(pa.table(arrays))
+        meta_features.append(meta)
+    doc = {
+        "format": PROFILE_FORMAT,
+        "monitor": profile.monitor,
+        "version": profile.version,
+        "source": profile.source,
+        "rows": profile.rows,
+        "created_at": profile.created_at,
+        "features": meta_features,
+        "skipped": [asdict(s) for s in profile.skipped],
+    }
+    (tmp / "profile.json").write_text(json.dumps(doc, indent=1))
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    os.replace(tmp, folder)
+
+
+def _schema(d: dict) -> FeatureSchema:
+    return FeatureSchema(**{**d, "kind": Kind(d["kind"]) if d["kind"] else None})
+
+
+def _read_cache(folder: Path) -> ReferenceProfile:
+    doc = json.loads((folder / "profile.json").read_text())
+    if doc.get("format") != PROFILE_FORMAT:
+        raise ValueError("old profile format")
+    features = []
+    for i, meta in enumerate(doc["features"]):
+        with pa.memory_map(str(folder / f"f{i}.arrow")) as source:
+            table = ipc.open_file(source).read_all()
+        common = {k: meta[k] for k in ("rows", "missing", "non_finite", "type_errors")}
+        schema = _schema(meta["schema"])
+        if "numeric" in meta:
+            values = table.column("values").to_numpy()
+            features.append(FeatureProfile(schema, numeric=NumericProfile(values=values, **meta["numeric"]), **common))
+        elif "text" in meta:
+            text = TextProfile(values=table.column("values").combine_chunks(), **meta["text"])
+            features.append(FeatureProfile(schema, text=text, **common))
+        else:
+            cats = table.column("categories").to_numpy().astype(object)
+            counts = table.column("counts").to_numpy()
+            features.append(FeatureProfile(schema, categorical=CategoricalProfile(cats, counts), **common))
+    return ReferenceProfile(
+        doc["monitor"],
+        doc["version"],
+        doc["source"],
+        doc["rows"],
+        doc["created_at"],
+        features,
+        [_schema(s) for s in doc["skipped"]],
+    )

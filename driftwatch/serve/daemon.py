@@ -1,0 +1,379 @@
+"""The long-running process: live monitors, scheduled checks, housekeeping and history, without HTTP."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from driftwatch.checks.engine import CheckResult, run_check
+from driftwatch.config import Config, MonitorConfig
+from driftwatch.errors import DriftwatchError, UnknownMonitorError
+from driftwatch.ingest.cloudevents import EventJoiner
+from driftwatch.ingest.filesource import ingest_new_files, mark_restored_file
+from driftwatch.live.monitor import IngestOutcome, LiveMonitor
+from driftwatch.live.window import WindowSnapshot
+from driftwatch.reference import readers
+from driftwatch.reference.profile import load_profile
+from driftwatch.storage import HistoryStore
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 3600.0
+EVENT_FLUSH_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A finished check: its stored id, result and the window it looked at."""
+
+    id: int
+    result: CheckResult
+    window_start: float | None
+    window_end: float | None
+    trigger: str
+
+
+@dataclass
+class MonitorState:
+    """What metrics and the API read about a monitor without touching the database."""
+
+    live: LiveMonitor | None = None
+    load_error: str | None = None
+    last: CheckRun | None = None
+    last_check_at: float | None = None
+    last_success_at: float | None = None
+    checks_by_outcome: dict[str, int] = field(default_factory=dict)
+    interval_seconds: float | None = None
+    check_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, outcome: str) -> None:
+        self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
+
+
+class Daemon:
+    """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
+
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
+        self.config = config
+        self.clock = clock
+        self.seed = seed
+        self.store = HistoryStore(config.storage_url)
+        self.monitors: dict[str, MonitorState] = {m.name: MonitorState() for m in config.monitors}
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.scheduler.add_listener(self._job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        ingest = config.ingest
+        # KServe logs a request and its response as two events; joining them makes predictions columns.
+        self.joiners = {m.name: EventJoiner(ingest.join_timeout, ingest.max_pending_events) for m in config.monitors}
+        self._events_lock = threading.Lock()
+        self._event_rows: dict[str, list[pa.Table]] = {}
+        self._events_stop = threading.Event()
+        self._events_thread = threading.Thread(target=self._event_loop, name="driftwatch-events", daemon=True)
+        self.draining = False
+        self.started = False
+        self.storage_errors = 0
+        self.job_errors = 0
+        # Set by driftwatch.serve.metrics to record check durations in its histogram.
+        self.on_check_duration: Callable[[str, float], None] = lambda _monitor, _seconds: None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self, *, schedule: bool = True) -> None:
+        """Migrate storage, load every reference, restore spools, then start the schedules."""
+        self.store.upgrade()
+        for m in self.config.monitors:
+            self._load(m)
+        if schedule:
+            for m in self.config.monitors:
+                self._schedule(m)
+            self._events_thread.start()
+            for m in self.config.monitors:
+                if m.file_source is not None:
+                    self.scheduler.add_job(
+                        self.poll_files,
+                        IntervalTrigger(seconds=m.file_source.poll_interval),
+                        args=[m.name],
+                        id=f"files:{m.name}",
+                        max_instances=1,
+                        coalesce=True,
+                        next_run_time=datetime.now(UTC),
+                    )
+            self.scheduler.add_job(
+                self.housekeeping,
+                IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
+                id="housekeeping",
+                max_instances=1,
+                coalesce=True,
+            )
+            self.scheduler.start()
+        self.started = True
+        log.info("driftwatch started: %d monitor(s), storage %s", len(self.monitors), self.store)
+
+    def _load(self, m: MonitorConfig) -> None:
+        state = self.monitors[m.name]
+        try:
+            profile = load_profile(m, self.config.data_dir)
+            self.store.record_reference(profile)
+            live = LiveMonitor(m, profile, self.config.data_dir, self.config.ingest.durability, seed=self.seed)
+            for source in live.restore(self.clock()):
+                mark_restored_file(self.store, m.name, source)
+        except DriftwatchError as exc:
+            state.load_error = str(exc)
+            log.error("monitor=%s cannot load its reference: %s", m.name, exc)
+            return
+        state.live = live
+        state.load_error = None
+        log.info("monitor=%s reference version %s loaded (%d rows)", m.name, profile.version, profile.rows)
+
+    def _schedule(self, m: MonitorConfig) -> None:
+        state = self.monitors[m.name]
+        if m.schedule.cron:
+            trigger = CronTrigger.from_crontab(m.schedule.cron, timezone="UTC")
+            grace = 60
+            first = trigger.get_next_fire_time(None, datetime.now(UTC))
+            second = trigger.get_next_fire_time(first, first) if first else None
+            if first and second:
+                state.interval_seconds = (second - first).total_seconds()
+        else:
+            trigger = IntervalTrigger(seconds=m.schedule.interval)
+            grace = max(1, int(m.schedule.interval))
+            state.interval_seconds = m.schedule.interval
+        # One run per monitor at a time; runs missed while one was busy collapse into one.
+        self.scheduler.add_job(
+            self.scheduled_check,
+            trigger,
+            args=[m.name],
+            id=f"check:{m.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop intake, let running checks finish within `timeout`, flush spools, close storage."""
+        self.draining = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self._events_stop.set()
+        if self._events_thread.is_alive():
+            self._events_thread.join(timeout)
+        # Requests still waiting for their response are ingested alone: their inputs still count.
+        flushed = self.flush_events(expire_all=True)
+        if flushed:
+            log.info("ingested %d rows of logged inferences at shutdown", flushed)
+        deadline = time.monotonic() + timeout
+        unfinished = []
+        for name, state in self.monitors.items():
+            if state.check_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                state.check_lock.release()
+            else:
+                unfinished.append(name)
+            if state.live is not None:
+                state.live.close()
+        self.store.close()
+        log.info(
+            "driftwatch stopped: spools flushed for %d monitor(s)%s",
+            len(self.monitors),
+            f"; checks still running were abandoned: {', '.join(unfinished)}" if unfinished else "",
+        )
+
+    # ---- ingestion -------------------------------------------------------------------------------------
+
+    def live(self, name: str) -> LiveMonitor:
+        """The live state of monitor `name`, or an error saying why it is unavailable."""
+        state = self.monitors.get(name)
+        if state is None:
+            raise UnknownMonitorError(name, list(self.monitors))
+        if state.live is None:
+            raise MonitorUnavailableError(f"monitor '{name}' is not loaded: {state.load_error or 'starting'}")
+        return state.live
+
+    def ingest(self, name: str, table: pa.Table, rejected: int = 0, source: str | None = None) -> IngestOutcome:
+        """Accept rows for a monitor (durable on return)."""
+        return self.live(name).ingest(table, rejected, now=self.clock(), source=source)
+
+    def ingest_event(self, name: str, event_id: str, kind: str, table: pa.Table) -> int:
+        """One half of a logged inference; returns the rows joined and queued for the next event batch.
+
+        Logged inferences arrive one request at a time; joined rows are ingested in batches by the event
+        flusher (every EVENT_FLUSH_SECONDS), which costs a fraction of ingesting each row on its own.
+        """
+        self.live(name)
+        joined = self.joiners[name].add(event_id, kind, table)
+        if joined is None:
+            return 0
+        with self._events_lock:
+            self._event_rows.setdefault(name, []).append(joined)
+        return joined.num_rows
+
+    def flush_events(self, *, expire_all: bool = False) -> int:
+        """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""
+        with self._events_lock:
+            pending, self._event_rows = self._event_rows, {}
+        total = 0
+        for name, joiner in self.joiners.items():
+            tables = pending.get(name, []) + (joiner.drain() if expire_all else joiner.expire())
+            if not tables:
+                continue
+            try:
+                total += self.ingest(name, readers.concat(tables)).accepted
+            except DriftwatchError:
+                for table in tables:  # columns that cannot be unified: one batch each
+                    try:
+                        total += self.ingest(name, table).accepted
+                    except DriftwatchError:
+                        log.exception("monitor=%s could not ingest logged inferences", name)
+        return total
+
+    def _event_loop(self) -> None:
+        while not self._events_stop.wait(EVENT_FLUSH_SECONDS):
+            try:
+                self.flush_events()
+            except Exception:
+                log.exception("event flush failed")
+
+    def poll_files(self, name: str) -> int:
+        """Ingest new files of a monitor's file source, each exactly once across restarts."""
+        m = self.config.monitor(name)
+        assert m.file_source is not None
+        try:
+            return ingest_new_files(
+                self.store,
+                m.name,
+                m.file_source,
+                self.clock(),
+                lambda table, source: self.ingest(name, table, source=source).accepted,
+                self.live(name).counters.reject,
+            )
+        except Exception:
+            log.exception("monitor=%s file source poll failed", name)
+            return 0
+
+    # ---- checks ----------------------------------------------------------------------------------------
+
+    def scheduled_check(self, name: str) -> None:
+        """The scheduler's job: final checks of windows that closed, then a check of the open window."""
+        state = self.monitors[name]
+        if state.live is None:
+            state.count("unavailable")
+            return
+        live = state.live
+        # Failures are logged and counted (by _run, or here for the sample file); the scheduler keeps going.
+        try:
+            for snap in live.take_closed(self.clock()):
+                self._run(name, snap, "window_close")
+                try:
+                    live.finish_closed(snap)
+                except OSError:
+                    state.count("error")
+                    log.exception("monitor=%s could not keep the closed window's sample", name)
+            self._run(name, live.snapshot(self.clock()), "schedule")
+        except Exception:
+            log.exception("monitor=%s scheduled check failed", name)
+
+    def check_now(self, name: str, trigger: str = "manual") -> CheckRun:
+        """Run a check of the open window right away (waits for a running one of the same monitor)."""
+        live = self.live(name)
+        return self._run(name, live.snapshot(self.clock()), trigger)
+
+    def _run(self, name: str, snap: WindowSnapshot, trigger: str) -> CheckRun:
+        state = self.monitors[name]
+        live = state.live
+        assert live is not None
+        with state.check_lock:
+            state.last_check_at = self.clock()
+            try:
+                result = run_check(live.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
+            except Exception:
+                state.count("error")
+                raise
+            try:
+                check_id = self.store.record_check(
+                    result, window_start=snap.start, window_end=snap.end, trigger=trigger
+                )
+            except Exception:
+                self.storage_errors += 1
+                state.count("storage_error")
+                raise
+            self.on_check_duration(name, result.duration_seconds)
+            run = CheckRun(check_id, result, snap.start, snap.end, trigger)
+            state.last = run
+            state.last_success_at = result.started_at
+            state.count("drift" if result.dataset_drift else result.status.value)
+        log.info(
+            "monitor=%s check=%d trigger=%s rows=%d status=%s dataset_drift=%s drifted=%d/%d duration=%.3fs",
+            name,
+            check_id,
+            trigger,
+            result.rows,
+            result.status.value,
+            result.dataset_drift,
+            result.drifted_features,
+            result.judged_features,
+            result.duration_seconds,
+        )
+        return run
+
+    # ---- housekeeping ----------------------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Retention: delete stored checks and window samples older than retention_days."""
+        cutoff = self.clock() - self.config.retention_days * 86400
+        try:
+            deleted = self.store.delete_older_than(cutoff)
+        except DriftwatchError:
+            self.storage_errors += 1
+            log.exception("retention failed")
+            return
+        removed = 0
+        for state in self.monitors.values():
+            if state.live is None:
+                continue
+            for f in state.live.samples_dir.glob("*.parquet"):
+                if _sample_start(f) < cutoff:
+                    f.unlink(missing_ok=True)
+                    removed += 1
+        if deleted or removed:
+            log.info("retention: deleted %d checks and %d window samples older than %.0f", deleted, removed, cutoff)
+
+    def _job_event(self, event: JobExecutionEvent) -> None:
+        self.job_errors += 1
+        log.warning("scheduler job %s: %s", event.job_id, "missed" if event.code == EVENT_JOB_MISSED else "failed")
+
+    # ---- readiness -------------------------------------------------------------------------------------
+
+    def readiness(self) -> list[str]:
+        """Reasons the daemon is not ready; empty when it is."""
+        reasons = []
+        if self.draining:
+            reasons.append("shutting down")
+        if not self.started:
+            reasons.append("starting")
+        elif not self.scheduler.running:
+            reasons.append("scheduler not running")
+        if not self.store.ping():
+            reasons.append(f"storage unreachable: {self.store}")
+        for name, state in self.monitors.items():
+            if state.live is None:
+                reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
+        return reasons
+
+
+class MonitorUnavailableError(DriftwatchError, LookupError):
+    """The monitor exists but its reference could not be loaded."""
+
+
+def _sample_start(path: Path) -> float:
+    try:
+        return float(path.stem)
+    except ValueError:
+        return float("inf")

@@ -1,0 +1,248 @@
+"""Prometheus metrics: a collector that turns the daemon's computed state into series (docs/metrics.md)."""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from driftwatch import __version__
+from driftwatch.checks.engine import FeatureResult
+from driftwatch.checks.render import severity
+from driftwatch.serve.daemon import Daemon, MonitorState
+from driftwatch.types import Status
+
+# Check durations: from a few milliseconds (numeric features) to minutes (text drift on large windows).
+CHECK_OUTCOMES = ("ok", "drift", "insufficient_data", "error", "storage_error", "unavailable")
+CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+def create_registry(daemon: Daemon) -> CollectorRegistry:
+    """A registry holding the daemon's collector and its check-duration histogram (wired into the daemon)."""
+    # `_created` series double the histogram's series and Prometheus does not use them in the text format.
+    disable_created_metrics()
+    registry = CollectorRegistry(auto_describe=False)
+    histogram = Histogram(
+        "driftwatch_check_duration_seconds",
+        "How long checks took.",
+        ["monitor"],
+        buckets=CHECK_BUCKETS,
+        registry=registry,
+    )
+    daemon.on_check_duration = lambda monitor, seconds: histogram.labels(monitor).observe(seconds)
+    registry.register(DaemonCollector(daemon))
+    return registry
+
+
+class DaemonCollector(Collector):
+    """Reads what checks and ingestion already computed; never runs a check, never touches the database."""
+
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+
+    def collect(self) -> Iterator[Metric]:
+        d = self.daemon
+        build = InfoMetricFamily("driftwatch_build", "driftwatch build.")
+        build.add_metric([], {"version": __version__, "python": platform.python_version()})
+        yield build
+        up = GaugeMetricFamily("driftwatch_up", "1 while the daemon is ready (see /readyz).")
+        up.add_metric([], 0.0 if d.draining or not d.started else 1.0)
+        yield up
+        yield CounterMetricFamily(
+            "driftwatch_storage_errors", "Failed writes to the history database.", value=d.storage_errors
+        )
+        states = list(d.monitors.items())
+        yield from _monitor_families(d, states)
+
+
+def _gauge(name: str, doc: str, labels: Iterable[str] = ("monitor",)) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+def _counter(name: str, doc: str, labels: Iterable[str] = ("monitor",)) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, labels=list(labels))
+
+
+def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
+    dataset = _gauge("driftwatch_dataset_drift", "1 when the latest check found dataset drift.")
+    share = _gauge("driftwatch_drifted_features_ratio", "Share of judged features that drifted in the latest check.")
+    received = _counter("driftwatch_rows_received", "Rows received (accepted + rejected).")
+    accepted = _counter("driftwatch_rows_accepted", "Rows accepted into the window.")
+    rejected = _counter("driftwatch_rows_rejected", "Rows rejected, by reason.", ["monitor", "reason"])
+    refused = _counter(
+        "driftwatch_requests_rejected", "Whole requests or files refused, by reason.", ["monitor", "reason"]
+    )
+    ignored = _counter("driftwatch_ignored_columns", "Columns sent that are not features of the monitor.")
+    window = _gauge("driftwatch_window_rows", "Rows seen in the open window.")
+    sampled = _gauge("driftwatch_window_sampled_rows", "Rows of the open window in the stat tests' sample.")
+    ref_info = InfoMetricFamily("driftwatch_reference", "The loaded reference dataset.", labels=["monitor"])
+    ref_rows = _gauge("driftwatch_reference_rows", "Rows in the reference dataset.")
+    interval = _gauge("driftwatch_check_interval_seconds", "The monitor's schedule interval.")
+    last = _gauge("driftwatch_last_check_timestamp_seconds", "When the latest check started.")
+    success = _gauge("driftwatch_last_successful_check_timestamp_seconds", "When the latest stored check started.")
+    checks = _counter("driftwatch_checks", "Checks by outcome.", ["monitor", "outcome"])
+    events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
+    pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
+    spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
+    for name, state in states:
+        m = [name]
+        if state.interval_seconds is not None:
+            interval.add_metric(m, state.interval_seconds)
+        # Every outcome from zero, so that increase() sees the first failure.
+        by_outcome = dict(state.checks_by_outcome)
+        for outcome in sorted(set(CHECK_OUTCOMES) | set(by_outcome)):
+            checks.add_metric([name, outcome], by_outcome.get(outcome, 0))
+        if state.last_check_at is not None:
+            last.add_metric(m, state.last_check_at)
+        if state.last_success_at is not None:
+            success.add_metric(m, state.last_success_at)
+        run = state.last
+        if run is not None and run.result.status == Status.OK:
+            dataset.add_metric(m, float(run.result.dataset_drift))
+            share.add_metric(m, run.result.drift_share)
+        joiner = d.joiners.get(name)
+        if joiner is not None:
+            js = joiner.stats
+            events.add_metric([name, "joined"], js.joined)
+            events.add_metric([name, "expired_request"], js.expired_requests)
+            events.add_metric([name, "dropped_response"], js.dropped_responses)
+            pending.add_metric(m, js.pending)
+        live = state.live
+        if live is None:
+            continue
+        c = live.counters
+        rejects = dict(c.rows_rejected)
+        malformed = rejects.get("malformed", 0)
+        received.add_metric(m, c.rows_accepted + malformed)
+        accepted.add_metric(m, c.rows_accepted)
+        rejected.add_metric([name, "malformed"], malformed)
+        for reason in ("payload", "unreadable_file"):
+            refused.add_metric([name, reason], rejects.get(reason, 0))
+        ignored.add_metric(m, c.unknown_columns)
+        seen, in_sample = live.window_rows()
+        window.add_metric(m, seen)
+        sampled.add_metric(m, in_sample)
+        ref_info.add_metric([name], {"version": live.profile.version, "source": live.profile.source})
+        ref_rows.add_metric(m, live.profile.rows)
+        spool.add_metric(m, live.spool.size_bytes())
+    yield from (
+        dataset,
+        share,
+        received,
+        accepted,
+        rejected,
+        refused,
+        ignored,
+        window,
+        sampled,
+        ref_info,
+        ref_rows,
+    )
+    yield from (interval, last, success, checks, events, pending, spool)
+
+
+# Per-feature families: (name, help, labels). They are most of a scrape (7 series per feature), so they are
+# rendered to exposition lines once per check and cached instead of going through prometheus_client each time.
+_TEST = ("monitor", "feature", "method")
+_QUALITY = ("monitor", "feature")
+FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("driftwatch_feature_drift_score", "The stat test's score (p-value or distance)."),
+    ("driftwatch_feature_p_value", "The p-value, for tests that have one."),
+    ("driftwatch_feature_drift_threshold", "The threshold the score is compared with."),
+    ("driftwatch_feature_drifted", "1 when the feature drifted in the latest check."),
+    ("driftwatch_feature_missing_ratio", "Share of rows where the feature is missing."),
+    ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
+    ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
+    ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
+)
+OPENMETRICS = "application/openmetrics-text"
+
+
+class FeatureLines:
+    """Exposition lines of the per-feature families, rendered once per (monitor, check) and reused by scrapes."""
+
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.limits = {m.name: m.max_exported_features for m in daemon.config.monitors}
+        self._cache: dict[str, tuple[int, list[str], int]] = {}
+
+    def render(self) -> bytes:
+        """Every per-feature family (HELP/TYPE, then the cached lines of each monitor), plus the omitted counts."""
+        per_family: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
+        omitted: list[str] = []
+        for name, state in list(self.daemon.monitors.items()):
+            run = state.last
+            if run is None:
+                self._cache.pop(name, None)
+                continue
+            cached = self._cache.get(name)
+            if cached is None or cached[0] != run.id:
+                chunks, dropped = _render_monitor(name, run.result.features, self.limits.get(name, 100))
+                cached = self._cache[name] = (run.id, chunks, dropped)
+            for i, chunk in enumerate(cached[1]):
+                per_family[i].append(chunk)
+            omitted.append(f'driftwatch_features_omitted{{monitor="{_escape(name)}"}} {floatToGoString(cached[2])}\n')
+        out = []
+        for (family, doc), chunks in zip(FEATURE_FAMILIES, per_family, strict=True):
+            out.append(f"# HELP {family} {doc}\n# TYPE {family} gauge\n")
+            out.extend(chunks)
+        out.append("# HELP driftwatch_features_omitted Features not exported because of max_exported_features.\n")
+        out.append("# TYPE driftwatch_features_omitted gauge\n")
+        out.extend(omitted)
+        return "".join(out).encode()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> tuple[list[str], int]:
+    """One chunk of lines per feature family for one monitor's check; most severe features first."""
+    lines: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
+    score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
+    ranked = sorted(features, key=lambda f: (not f.drifted, -severity(f), f.name))
+    m = _escape(monitor)
+    for f in ranked[:limit]:
+        q = f.quality
+        key = f'monitor="{m}",feature="{_escape(f.name)}"'
+        missing.append(f"{{{key}}} {floatToGoString(q.missing_rate)}")
+        type_errors.append(f"{{{key}}} {floatToGoString(q.type_error_rate)}")
+        if q.unseen_category_rate is not None:
+            unseen.append(f"{{{key}}} {floatToGoString(q.unseen_category_rate)}")
+        if q.out_of_range_rate is not None:
+            out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
+        if f.status in (Status.MISSING_COLUMN, Status.NO_VALID_VALUES):
+            drifted.append(f'{{{key},method="{_escape(f.method or "none")}"}} 1.0')
+        if f.status != Status.OK or f.score is None or f.method is None:
+            continue  # no test ran: no fake zero
+        labels = f'{{{key},method="{_escape(f.method)}"}}'
+        if math.isfinite(f.score):
+            score.append(f"{labels} {floatToGoString(f.score)}")
+        p = f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value
+        if p is not None and math.isfinite(p):
+            p_value.append(f"{labels} {floatToGoString(p)}")
+        if f.threshold is not None:
+            threshold.append(f"{labels} {floatToGoString(f.threshold)}")
+        drifted.append(f"{labels} {floatToGoString(float(f.drifted))}")
+    chunks = [
+        "".join(f"{family}{line}\n" for line in family_lines)
+        for (family, _), family_lines in zip(FEATURE_FAMILIES, lines, strict=True)
+    ]
+    return chunks, max(0, len(ranked) - limit)
+
+
+def exposition(registry: CollectorRegistry, features: FeatureLines, accept: str | None) -> tuple[bytes, str]:
+    """The whole scrape body and its content type: the text format, or OpenMetrics when `accept` asks for it."""
+    encoder, content_type = choose_encoder(accept)
+    body = encoder(registry)
+    tail = features.render()
+    if content_type.startswith(OPENMETRICS):
+        # Gauge lines read the same in both formats; OpenMetrics ends with one "# EOF".
+        return body.removesuffix(b"# EOF\n") + tail + b"# EOF\n", content_type
+    return body + tail, content_type

@@ -1,0 +1,284 @@
+"""The HTTP layer: FastAPI routes that adapt requests to the daemon and its history, nothing more."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+from typing import Annotated, Any
+
+import orjson
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from driftwatch import __version__
+from driftwatch.checks import render
+from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
+from driftwatch.ingest.cloudevents import inference_table, parse_cloudevent
+from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
+from driftwatch.serve.daemon import CheckRun, Daemon, MonitorUnavailableError
+from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
+from driftwatch.storage import CheckRecord, StorageError
+
+log = logging.getLogger(__name__)
+# CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
+SMALL_EVENT_BYTES = 64 * 1024
+
+
+class ApiError(Exception):
+    """An error with its HTTP status; mapped to a JSON body in one place."""
+
+    def __init__(self, status: int, message: str, **extra: Any):
+        self.status = status
+        self.message = message
+        self.extra = extra
+        super().__init__(message)
+
+
+def create_app(daemon: Daemon) -> FastAPI:
+    """The daemon's HTTP API (OpenAPI at /openapi.json)."""
+    app = FastAPI(title="driftwatch", version=__version__, description="Drift and OOD monitoring for model inputs.")
+    settings = daemon.config.ingest
+    app.state.daemon = daemon
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
+
+    @app.exception_handler(DriftwatchError)
+    async def _dw_error(_: Request, exc: DriftwatchError) -> JSONResponse:
+        status = _status_for(exc)
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    def _authorize(authorization: str | None) -> None:
+        token = settings.token
+        if token is None:
+            return
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError(401, "missing or wrong bearer token")
+
+    def _accepting() -> None:
+        if daemon.draining:
+            raise ApiError(503, "shutting down: not accepting rows")
+
+    async def _body(request: Request) -> bytes:
+        limit = settings.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise ApiError(413, f"request body of {length} bytes exceeds ingest.max_body_bytes ({limit})")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body exceeds ingest.max_body_bytes ({limit})")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @app.post("/v1/monitors/{monitor}/rows", status_code=202, tags=["ingest"])
+    async def post_rows(
+        monitor: str,
+        request: Request,
+        content_type: Annotated[str, Header()] = "application/json",
+        content_encoding: Annotated[str | None, Header()] = None,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Accept rows as a JSON array, NDJSON or an Arrow IPC stream (optionally gzip); 202 once durable."""
+        _authorize(authorization)
+        _accepting()
+        daemon.live(monitor)
+        body = await _body(request)
+
+        def work() -> dict[str, Any]:
+            try:
+                parsed = parse_rows(decode_body(body, content_encoding, settings.max_body_bytes), content_type)
+            except PayloadError as exc:
+                daemon.live(monitor).counters.reject("payload", 1)
+                raise ApiError(exc.status, str(exc)) from None
+            outcome = daemon.ingest(monitor, parsed.table, parsed.rejected)
+            return {
+                "accepted": outcome.accepted,
+                "rejected": outcome.rejected,
+                "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in parsed.errors],
+                "ignored_columns": list(outcome.unknown_columns),
+            }
+
+        return await run_in_threadpool(work)
+
+    @app.post("/v1/cloudevents", status_code=202, tags=["ingest"], response_model=None)
+    async def post_cloudevent(request: Request) -> Response:
+        """KServe inference logger events (CloudEvents binary or structured mode, V1 or V2 bodies)."""
+        _authorize(request.headers.get("authorization"))
+        _accepting()
+        body = await _body(request)
+
+        def work() -> Response:
+            try:
+                event = parse_cloudevent(request.headers, decode_body(body, None, settings.max_body_bytes))
+                route = _route(daemon, event.inference_service, event.endpoint)
+                columns = route.input_columns if event.kind == "request" else route.output_columns
+                table = inference_table(event.data, event.kind, columns)
+            except PayloadError as exc:
+                raise ApiError(exc.status, str(exc)) from None
+            # KServe reuses the request id for both halves; ids may collide across services and endpoints.
+            key = f"{event.inference_service}/{event.endpoint}/{event.id}"
+            joined = daemon.ingest_event(route.monitor, key, event.kind, table)
+            # Serialized directly: FastAPI's generic encoder costs as much as the rest of this small request.
+            doc = {"monitor": route.monitor, "id": event.id, "kind": event.kind, "joined": joined}
+            return Response(orjson.dumps(doc), status_code=202, media_type="application/json")
+
+        # A logged inference is usually one small request: handle it on the event loop, skipping the thread hop.
+        if len(body) <= SMALL_EVENT_BYTES:
+            return work()
+        return await run_in_threadpool(work)
+
+    @app.post("/v1/monitors/{monitor}/checks", tags=["checks"])
+    async def post_check(monitor: str) -> dict[str, Any]:
+        """Run a check of the open window now and return it."""
+        run = await run_in_threadpool(daemon.check_now, monitor, "manual")
+        return _run_dict(run)
+
+    @app.get("/v1/monitors", tags=["monitors"])
+    async def get_monitors() -> dict[str, Any]:
+        """Every monitor with its live window and latest check."""
+        return {"monitors": [_monitor_dict(daemon, name) for name in daemon.monitors]}
+
+    @app.get("/v1/monitors/{monitor}", tags=["monitors"])
+    async def get_monitor(monitor: str) -> dict[str, Any]:
+        """One monitor: reference, window, ingestion counters and latest check."""
+        if monitor not in daemon.monitors:
+            raise UnknownMonitorError(monitor, list(daemon.monitors))
+        return _monitor_dict(daemon, monitor)
+
+    @app.get("/v1/monitors/{monitor}/checks", tags=["checks"])
+    async def get_checks(
+        monitor: str,
+        since: Annotated[float | None, Query(description="UTC epoch seconds, inclusive")] = None,
+        until: Annotated[float | None, Query(description="UTC epoch seconds, exclusive")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Stored checks of a monitor, newest first."""
+        if monitor not in daemon.monitors:
+            raise UnknownMonitorError(monitor, list(daemon.monitors))
+        records = await run_in_threadpool(daemon.store.list_checks, monitor, since, until, limit)
+        return {"monitor": monitor, "checks": [_record_dict(r) for r in records]}
+
+    @app.get("/v1/checks/{check_id}", tags=["checks"])
+    async def get_check(check_id: int) -> dict[str, Any]:
+        """One stored check with its per-feature results."""
+        record = await run_in_threadpool(daemon.store.get_check, check_id)
+        if record is None:
+            raise ApiError(404, f"no check with id {check_id}")
+        return _record_dict(record)
+
+    registry = create_registry(daemon)
+    features = FeatureLines(daemon)
+
+    @app.get("/metrics", tags=["process"], response_model=None)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; OpenMetrics when the Accept header asks for it (docs/metrics.md)."""
+        # Off the event loop: a large scrape must not stall ingestion or health checks.
+        body, content_type = await run_in_threadpool(exposition, registry, features, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
+
+    @app.get("/healthz", tags=["process"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["process"])
+    async def readyz() -> JSONResponse:
+        """Storage reachable, scheduler running, every reference loaded; otherwise 503 with the reasons."""
+        reasons = await run_in_threadpool(daemon.readiness)
+        if reasons:
+            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app
+
+
+def _status_for(exc: DriftwatchError) -> int:
+    if isinstance(exc, UnknownMonitorError):
+        return 404
+    if isinstance(exc, MonitorUnavailableError | StorageError):
+        return 503
+    if isinstance(exc, PayloadError):
+        return exc.status
+    if isinstance(exc, DataError):
+        return 400
+    return 500
+
+
+def _route(daemon: Daemon, service: str | None, endpoint: str | None):
+    routes = daemon.config.ingest.cloudevents
+    for route in routes:
+        if route.inference_service == service and route.endpoint in (None, endpoint):
+            return route
+    known = ", ".join(f"{r.inference_service}/{r.endpoint or '*'}" for r in routes) or "none configured"
+    raise ApiError(
+        404, f"no ingest.cloudevents route for inferenceservice '{service}' endpoint '{endpoint}' (routes: {known})"
+    )
+
+
+def _num(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+def _run_dict(run: CheckRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "trigger": run.trigger,
+        "window_start": run.window_start,
+        "window_end": _num(run.window_end),
+        **render.to_dict(run.result),
+    }
+
+
+def _record_dict(r: CheckRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": r.id,
+        "monitor": r.monitor,
+        "reference_version": r.reference_version,
+        "started_at": r.started_at,
+        "duration_seconds": r.duration_seconds,
+        "window_start": _num(r.window_start),
+        "window_end": _num(r.window_end),
+        "rows": r.rows,
+        "status": r.status.value,
+        "dataset_drift": r.dataset_drift,
+        "drift_share": r.drift_share,
+        "drift_share_threshold": r.drift_share_threshold,
+        "drifted_features": r.drifted_features,
+        "judged_features": r.judged_features,
+        "multiple_testing": r.multiple_testing.value,
+        "trigger": r.trigger,
+        "error": r.error,
+    }
+    if r.features is not None:
+        out["features"] = [render.feature_dict(f) for f in render.by_severity(r.to_result().features)]
+    return out
+
+
+def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
+    state = daemon.monitors[name]
+    out: dict[str, Any] = {"name": name, "loaded": state.live is not None, "load_error": state.load_error}
+    if state.live is not None:
+        live = state.live
+        seen, sampled = live.window_rows()
+        c = live.counters
+        out |= {
+            "reference": {"version": live.profile.version, "rows": live.profile.rows, "source": live.profile.source},
+            "window": {"type": live.settings.type, "rows_seen": seen, "rows_sampled": sampled},
+            "ingest": {
+                "rows_accepted": c.rows_accepted,
+                "rows_rejected": dict(c.rows_rejected),
+                "unknown_columns": c.unknown_columns,
+                "restored_rows": c.restored_rows,
+                "last_ingest_at": c.last_ingest_at,
+            },
+        }
+    out["checks_by_outcome"] = dict(state.checks_by_outcome)
+    out["last_check"] = _run_dict(state.last) if state.last is not None else None
+    out["last_success_at"] = state.last_success_at
+    return out
