@@ -303,7 +303,7 @@ def test_batch_is_dropped_after_retries(server: Recorder, make_client) -> None:
     server.fail_next = 100
     client = make_client(server.url, retries=2, backoff=0.01)
     client.log(rows(4))
-    assert client.flush(5)
+    assert client.flush(5) is False  # the rows were dropped
     assert server.attempts == 3
     assert client.stats == ClientStats(rows_logged=4, rows_dropped_failed=4, requests=3, request_errors=3)
 
@@ -312,12 +312,12 @@ def test_client_error_is_dropped_without_retry(server: Recorder, make_client) ->
     server.status = 400
     client = make_client(server.url, retries=3, backoff=0.01)
     client.log(rows(4))
-    assert client.flush(5)
+    assert client.flush(5) is False
     assert server.attempts == 1
     assert client.stats == ClientStats(rows_logged=4, rows_dropped_failed=4, requests=1, request_errors=1)
     server.status = None
     client.log(rows(2))
-    assert client.flush(5)
+    assert client.flush(5) is True  # drops are reported once, by the flush that follows them
     assert server.table().to_pylist() == rows(2)
 
 
@@ -340,7 +340,7 @@ def test_server_down_never_reaches_the_caller(closed_port_url: str, make_client)
     for row in rows(100):
         client.log(row)
     assert time.monotonic() - start < 0.2
-    assert client.flush(5)
+    assert client.flush(5) is False
     assert client.stats == ClientStats(rows_logged=100, rows_dropped_failed=100, requests=3, request_errors=3)
     client.log({"id": 1})  # still accepting after failures
     assert client.stats.rows_logged == 101
@@ -372,11 +372,11 @@ def test_queue_full_drops_and_counts(server: Recorder, make_client, caplog: pyte
     assert [r.getMessage() for r in caplog.records] == [
         "driftwatch client dropped 1 row(s): the queue is full (10 rows)"
     ]
-    assert client.flush(5)
+    assert client.flush(5) is False
     assert server.table().to_pylist() == rows(10)
     # Sent rows free their room; a table is cut to what fits.
     client.log(pa.Table.from_pylist(rows(15, start=100)))
-    assert client.flush(5)
+    assert client.flush(5) is False  # 5 of the 15 did not fit
     assert server.sizes() == [10, 10]
     assert client.stats == ClientStats(rows_logged=60, rows_sent=20, rows_dropped_queue_full=40, requests=2)
 
@@ -449,7 +449,7 @@ def test_close_sends_everything_and_stops(server: Recorder, make_client) -> None
     assert not client._thread.is_alive()
     client.log(rows(3))  # after close: dropped and counted, never raised
     assert client.stats == ClientStats(rows_logged=10, rows_sent=7, rows_dropped_queue_full=3, requests=1)
-    assert client.close() is True
+    assert client.close() is False  # the 3 rows logged after close were dropped
     assert client.flush() is True
 
 

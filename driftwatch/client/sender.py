@@ -1,13 +1,10 @@
-"""Send live inference inputs to a driftwatch daemon from inside a model server, without ever slowing it down."""
+"""The client: queues rows from a model server and POSTs them in batches from a daemon thread."""
 
 from __future__ import annotations
 
 import atexit
-import gzip
-import logging
 import os
 import random
-import sys
 import threading
 import time
 import weakref
@@ -21,24 +18,19 @@ import httpx
 import pyarrow as pa
 
 from driftwatch import __version__
+from driftwatch.client.buffer import Buffer, Item, Throttle, logger
+from driftwatch.client.encoding import encode, parse_retry_after, to_table, unify
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ARROW_STREAM", "GZIP_THRESHOLD", "Client", "ClientStats", "Rows"]
-
 Rows: TypeAlias = "Mapping[str, Any] | Sequence[Mapping[str, Any]] | pa.Table | pa.RecordBatch | pd.DataFrame"
 
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-# Bodies above this many bytes are gzipped; smaller ones are not worth the CPU in the host process.
-GZIP_THRESHOLD = 64 * 1024
 # Repeated warnings of one kind are logged at most this often (seconds), so a bad caller cannot flood the log.
 LOG_EVERY = 30.0
 _MAX_BACKOFF = 10.0
 # Total time the atexit hook spends flushing clients nobody closed.
 _EXIT_TIMEOUT = 2.0
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,70 +48,6 @@ class ClientStats:
 
 
 _STAT_FIELDS = tuple(f.name for f in fields(ClientStats))
-
-
-@dataclass(slots=True)
-class _Item:
-    seq: int
-    monitor: str
-    table: pa.Table
-    enqueued: float
-
-
-class _Buffer:
-    """Rows waiting for one monitor, oldest first."""
-
-    def __init__(self) -> None:
-        self.items: deque[_Item] = deque()
-        self.rows = 0
-
-    def add(self, item: _Item) -> None:
-        self.items.append(item)
-        self.rows += item.table.num_rows
-
-    @property
-    def oldest(self) -> float:
-        return self.items[0].enqueued
-
-    def take(self, limit: int) -> list[_Item]:
-        """Remove up to `limit` rows from the front, splitting an item if it straddles the limit."""
-        taken: list[_Item] = []
-        want = limit
-        while want and self.items:
-            item = self.items[0]
-            if item.table.num_rows <= want:
-                self.items.popleft()
-                want -= item.table.num_rows
-                taken.append(item)
-            else:
-                taken.append(_Item(item.seq, item.monitor, item.table.slice(0, want), item.enqueued))
-                item.table = item.table.slice(want)
-                want = 0
-        self.rows -= limit - want
-        return taken
-
-
-class _Throttle:
-    """Lets one warning of each kind through per interval and reports how many were held back."""
-
-    def __init__(self, every: float) -> None:
-        self._every = every
-        self._lock = threading.Lock()
-        self._next: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def warn(self, kind: str, msg: str, *args: object) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next.get(kind, 0.0):
-                self._held[kind] = self._held.get(kind, 0) + 1
-                return
-            self._next[kind] = now + self._every
-            held = self._held.pop(kind, 0)
-        if held:
-            msg += " (%d similar warnings suppressed)"
-            args = (*args, held)
-        logger.warning(msg, *args)
 
 
 class Client:
@@ -183,11 +111,11 @@ class Client:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the worker waits here for rows, flushes or stop
         self._settled = threading.Condition(self._lock)  # flush() waits here for progress
-        self._queue: deque[_Item] = deque()
+        self._queue: deque[Item] = deque()
         self._queue_rows = 0
         # Rows queued, buffered or in flight: the memory bound applies to all of them.
         self._held_rows = 0
-        self._buffers: dict[str, _Buffer] = {}
+        self._buffers: dict[str, Buffer] = {}
         self._seq = 0
         self._done_seq = 0
         self._flush_target = 0
@@ -196,7 +124,8 @@ class Client:
         self._stopping = False
         self._stop = threading.Event()
         self._counts = dict.fromkeys(_STAT_FIELDS, 0)
-        self._throttle = _Throttle(LOG_EVERY)
+        self._dropped_at_flush = 0  # rows dropped as of the last flush(), which reports drops since then
+        self._throttle = Throttle(LOG_EVERY)
         self._http = httpx.Client(timeout=self._timeout, headers=self._headers)
         self._thread = threading.Thread(target=self._run, name=f"driftwatch-client-{self.monitor}", daemon=True)
         self._thread.start()
@@ -215,7 +144,11 @@ class Client:
             self._invalid("driftwatch client failed to queue rows", exc_info=True)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every row logged before this call has been sent or dropped; False if `timeout` ran out."""
+        """Wait until every row logged before this call has been sent or dropped.
+
+        True only when all of them went out and no row was dropped since the previous flush (queue full, delivery
+        failed, client closed); False when rows were dropped or `timeout` ran out. `stats` says which.
+        """
         deadline = time.monotonic() + timeout
         with self._lock:
             target = self._seq
@@ -225,9 +158,12 @@ class Client:
             while self._done_seq < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._thread.is_alive():
-                    return self._done_seq >= target
+                    break
                 self._settled.wait(remaining)
-            return True
+            dropped = self._counts["rows_dropped_queue_full"] + self._counts["rows_dropped_failed"]
+            clean = dropped == self._dropped_at_flush
+            self._dropped_at_flush = dropped
+            return self._done_seq >= target and clean
 
     def close(self, timeout: float = 10.0) -> bool:
         """Stop accepting rows, send what is queued within `timeout`, then stop the thread; True if all went out."""
@@ -260,7 +196,7 @@ class Client:
             self._invalid("driftwatch client ignored rows: monitor must be a non-empty string, got %r", monitor)
             return
         try:
-            table = _to_table(data)
+            table = to_table(data)
         except Exception as exc:
             self._invalid("driftwatch client ignored a %s: %s", type(data).__name__, exc)
             return
@@ -275,7 +211,7 @@ class Client:
             if accepted:
                 self._seq += 1
                 self._queue.append(
-                    _Item(self._seq, monitor, table if accepted == rows else table.slice(0, accepted), now)
+                    Item(self._seq, monitor, table if accepted == rows else table.slice(0, accepted), now)
                 )
                 self._queue_rows += accepted
                 self._held_rows += accepted
@@ -328,7 +264,7 @@ class Client:
             self._queue_rows = 0
             force = self._flush_target > self._done_seq
         for item in items:
-            self._buffers.setdefault(item.monitor, _Buffer()).add(item)
+            self._buffers.setdefault(item.monitor, Buffer()).add(item)
         now = time.monotonic()
         for monitor in list(self._buffers):
             buf = self._buffers[monitor]
@@ -359,12 +295,12 @@ class Client:
             self._wake_rows = max(1, self._batch_rows - fullest)
             self._settled.notify_all()
 
-    def _deliver(self, monitor: str, items: list[_Item]) -> None:
+    def _deliver(self, monitor: str, items: list[Item]) -> None:
         rows = sum(item.table.num_rows for item in items)
         try:
-            for table in _unify([item.table for item in items]):
+            for table in unify([item.table for item in items]):
                 try:
-                    body, headers = _encode(table)
+                    body, headers = encode(table)
                 except Exception as exc:  # Arrow cannot serialize it; retrying would not help
                     self._fail(monitor, table.num_rows, 0, f"{type(exc).__name__}: {exc}")
                 else:
@@ -393,7 +329,7 @@ class Client:
                     self._accepted(monitor, rows, response)
                     return
                 error = f"HTTP {response.status_code}: {response.text[:200]}"
-                retry_after = _retry_after(response)
+                retry_after = parse_retry_after(response)
                 if response.status_code != 429 and response.status_code < 500:
                     # The server refused this payload; sending it again would be refused again.
                     with self._lock:
@@ -465,79 +401,6 @@ class Client:
         # The parent still owns the rows it queued; the child starts empty with its own thread and connections.
         if not self._closed:
             self._start()
-
-
-def _to_table(data: object) -> pa.Table:
-    """Convert one accepted input shape to an Arrow table; raises TypeError or ValueError for anything else."""
-    if isinstance(data, pa.Table):
-        table = data
-    elif isinstance(data, pa.RecordBatch):
-        table = pa.Table.from_batches([data])
-    elif isinstance(data, Mapping):
-        if not data:
-            raise ValueError("the row has no columns")
-        table = pa.Table.from_pylist([dict(data)])
-    elif _is_dataframe(data):
-        table = pa.Table.from_pandas(data, preserve_index=False)
-    elif isinstance(data, Sequence) and not isinstance(data, str | bytes | bytearray):
-        if not all(isinstance(row, Mapping) for row in data):
-            raise TypeError("a list of rows must contain only dicts")
-        table = pa.Table.from_pylist([row if isinstance(row, dict) else dict(row) for row in data])
-    else:
-        raise TypeError(
-            f"unsupported input {type(data).__name__} "
-            "(use a dict, a list of dicts, a pyarrow Table or RecordBatch, or a pandas DataFrame)"
-        )
-    if table.num_rows and not table.num_columns:
-        raise ValueError("the rows have no columns")
-    # pandas metadata describes the caller's index, which the server does not need.
-    return table.replace_schema_metadata(None) if table.schema.metadata else table
-
-
-def _is_dataframe(data: object) -> bool:
-    # Only an already imported pandas can have made this object, so pandas is never imported on its account.
-    pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(data, pd.DataFrame)
-
-
-def _unify(tables: list[pa.Table]) -> list[pa.Table]:
-    """Merge tables whose schemas can be promoted into one another, keeping order; the rest stay separate."""
-    if len(tables) == 1:
-        return tables
-    try:
-        return [pa.concat_tables(tables, promote_options="permissive")]
-    except pa.ArrowException:
-        pass
-    merged: list[pa.Table] = [tables[0]]
-    for table in tables[1:]:
-        try:
-            merged[-1] = pa.concat_tables([merged[-1], table], promote_options="permissive")
-        except pa.ArrowException:
-            merged.append(table)
-    return merged
-
-
-def _encode(table: pa.Table) -> tuple[bytes, dict[str, str]]:
-    """An Arrow IPC stream body and its headers, gzipped above GZIP_THRESHOLD."""
-    # One record batch instead of one per logged call: per-batch IPC metadata would dominate single-row logs.
-    table = table.combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    buf = sink.getvalue()
-    headers = {"Content-Type": ARROW_STREAM}
-    if buf.size > GZIP_THRESHOLD:
-        headers["Content-Encoding"] = "gzip"
-        # Level 1: most of the size win for a fraction of the CPU taken from the model server.
-        return gzip.compress(memoryview(buf), compresslevel=1), headers
-    return buf.to_pybytes(), headers
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
 
 
 _LIVE: weakref.WeakSet[Client] = weakref.WeakSet()
