@@ -14,7 +14,9 @@ pg_server_present() {
 
 # An override names the binary to use, so the package that would provide it is not needed.
 tool_present() { # override variable, command
-  if [ -n "${!1:-}" ]; then [ -x "${!1}" ]; else command -v "$2" >/dev/null; fi
+  local path="${!1:-}"
+  [ -n "$path" ] || path=$(command -v "$2") || return 1
+  [ -f "$path" ] && [ -x "$path" ]
 }
 
 # Fills `need` (Debian packages) and `what` (what is missing, in words).
@@ -35,7 +37,7 @@ detect() {
   fi
 }
 
-joined() { local IFS=';'; echo "$*"; }
+joined() { local out; printf -v out '%s; ' "$@"; echo "${out%; }"; }
 
 detect
 [ ${#need[@]} -eq 0 ] && exit 0

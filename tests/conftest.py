@@ -65,7 +65,8 @@ def pg_admin() -> Iterator[Engine]:
         return
     bindir = server_bindir()
     if bindir is None:
-        pytest.fail(missing("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)", PG_URL_ENV), pytrace=False)
+        alternative = f"or point {PG_URL_ENV} at a database where the user may create schemas"
+        pytest.fail(missing("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)", alternative), pytrace=False)
     cluster = ThrowawayCluster(bindir)
     try:
         engine = _admin_engine(_start(cluster))

@@ -10,17 +10,16 @@ import pytest
 PROVISION = "scripts/provision.sh"
 
 
-def missing(what: str, override: str | None = None) -> str:
+def missing(what: str, alternative: str) -> str:
     """The message for a program the tests need and cannot find."""
-    hint = f" or set {override} to the binary" if override else ""
-    return f"{what} not found: run `sudo {PROVISION}` (installs the Debian packages the tests use){hint}"
+    return f"{what} not found: run `sudo {PROVISION}` (installs the Debian packages the tests use), {alternative}"
 
 
 def find_binary(name: str, override: str) -> str:
     """The path of `name`: the override variable when set, else the one on PATH; fails the test when missing."""
     path = os.environ.get(override) or shutil.which(name)
     if path is None or not os.access(path, os.X_OK):
-        pytest.fail(missing(path or name, override), pytrace=False)
+        pytest.fail(missing(path or name, f"or set {override} to the binary"), pytrace=False)
     return path
 
 
