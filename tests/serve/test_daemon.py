@@ -11,7 +11,7 @@ from driftwatch.config import parse_config
 from driftwatch.errors import ConfigError
 from driftwatch.serve.daemon import Daemon
 
-REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "triage" / "reference.csv"
+REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "triage" / "reference.csv"
 
 
 def _config(tmp_path: Path, schedule: str, window: str = "{type: tumbling, duration: 10m}") -> str:
