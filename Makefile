@@ -1,38 +1,49 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# One stamp per set of extras, so each target installs only what it uses and repeated runs are quick.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run replay test lint bench dashboards clean
+.PHONY: install provision run replay test lint bench dashboards clean
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when the project definition changes, so repeated runs are quick.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+# The daemon on the example config, which keeps its history in SQLite.
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
-install: $(STAMP)
+# Tests, lint, benchmarks and dashboard generation; PostgreSQL's driver for the storage tests.
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test,postgres,dashboards]"
+	touch $(DEV_STAMP)
 
-run: $(STAMP)
+install: $(DEV_STAMP)
+
+# PostgreSQL's server binaries and Prometheus for the tests (installed when run as root, else named).
+provision:
+	scripts/provision.sh
+
+run: $(RUN_STAMP)
 	$(VENV)/bin/driftwatch config validate -c config.example.yaml
 	$(VENV)/bin/driftwatch run -c config.example.yaml
 
-replay: $(STAMP)
+replay: $(RUN_STAMP)
 	$(VENV)/bin/driftwatch replay -c config.example.yaml
 
-test: $(STAMP)
+test: provision $(DEV_STAMP)
 	$(VENV)/bin/pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_check.py
 	$(PY) benchmarks/bench_ingest.py
 
-dashboards: $(STAMP)
+dashboards: $(DEV_STAMP)
 	$(PY) -m driftwatch.dashboards
 
 clean:

@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths and the example config."""
+"""Shared fixtures: repository paths, the example config and databases (SQLite, a throwaway PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from services.binaries import missing
+from services.postgres import ClusterError, ThrowawayCluster, server_bindir
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,37 +31,49 @@ def example_config(tmp_path: Path) -> Path:
     return path
 
 
-PG_CANDIDATES = (
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-)
-PG_START_HINT = (
-    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
-    "or point DRIFTWATCH_TEST_PG_URL at a PostgreSQL database where the user may create schemas"
-)
+PG_URL_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
+
+
+def _admin_engine(url: str) -> Engine:
+    """An autocommit engine on `url`; fails the tests that need it when nobody answers there."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return engine
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        problem = " ".join(str(getattr(exc, "orig", exc)).split())
+    pytest.fail(f"PostgreSQL at {engine.url} is unreachable: {problem}", pytrace=False)
+
+
+def _start(cluster: ThrowawayCluster) -> str:
+    try:
+        return cluster.start()
+    except ClusterError as exc:
+        problem = str(exc)
+    pytest.fail(f"cannot start a throwaway PostgreSQL cluster: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[Engine]:
-    """An engine on the test PostgreSQL; fails (never skips) when the server is unreachable."""
-    env = os.environ.get("DRIFTWATCH_TEST_PG_URL")
-    candidates = (env,) if env else PG_CANDIDATES
-    problems = []
-    for url in candidates:
-        engine = create_engine(
-            url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-        )
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            problems.append(f"{url}: {' '.join(str(getattr(exc, 'orig', exc)).split())}")
-            engine.dispose()
-            continue
+    """An engine on a throwaway PostgreSQL cluster for this session, or on the database PG_URL_ENV names."""
+    if url := os.environ.get(PG_URL_ENV):
+        engine = _admin_engine(url)
         yield engine
         engine.dispose()
         return
-    pytest.fail("PostgreSQL is unreachable (" + "; ".join(problems) + f"); {PG_START_HINT}", pytrace=False)
+    bindir = server_bindir()
+    if bindir is None:
+        alternative = f"or point {PG_URL_ENV} at a database where the user may create schemas"
+        pytest.fail(missing("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)", alternative), pytrace=False)
+    cluster = ThrowawayCluster(bindir)
+    try:
+        engine = _admin_engine(_start(cluster))
+        yield engine
+        engine.dispose()
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -84,7 +84,10 @@ class HistoryStore:
         try:
             self._engine = _create_engine(parsed)
         except (SQLAlchemyError, ImportError) as exc:
-            raise StorageError(self.url, f"cannot load the database driver: {exc} ({_URL_HELP})") from None
+            # psycopg comes with the optional extra; without it SQLAlchemy fails on the import.
+            missing_pg = isinstance(exc, ImportError) and backend == "postgresql"
+            hint = "install driftwatch-daemon[postgres]" if missing_pg else _URL_HELP
+            raise StorageError(self.url, f"cannot load the database driver: {exc} ({hint})") from None
         self._read = sessionmaker(self._engine)
         self._write = sessionmaker(self._engine.execution_options(**{_WRITE: True}))
 

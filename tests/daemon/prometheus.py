@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import httpx
 import yaml
+from services import binaries
 
 from .harness import free_port
 
@@ -18,10 +18,7 @@ class PrometheusProcess:
     """`prometheus` with a 1 s scrape and rule evaluation interval and the given rule files."""
 
     def __init__(self, folder: Path, target: str, rule_files: list[Path]):
-        exe = shutil.which("prometheus")
-        if exe is None:
-            raise RuntimeError("prometheus is not installed: `apt-get install prometheus` (.ci/run does this)")
-        self.exe = exe
+        self.exe = binaries.prometheus()
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from services import binaries
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "driftwatch.rules.yml"
@@ -24,10 +23,9 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    promtool = os.environ.get("PROMTOOL") or shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool not found: install Debian's prometheus package (or set PROMTOOL to the binary)")
-    return subprocess.run([promtool, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [binaries.promtool(), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def _alerts() -> list[dict[str, Any]]:

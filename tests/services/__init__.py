@@ -1,0 +1,1 @@
+"""Throwaway services and installed programs the tests run: PostgreSQL clusters, Prometheus, promtool."""
