@@ -127,7 +127,7 @@ def test_bad_events_get_clear_errors(daemon: DaemonProcess) -> None:
     with daemon.client() as c:
         resp = binary(c, "x", REQUEST, {"instances": [{"a": 1}]}, "unknown-model")
         assert resp.status_code == 404
-        assert "no ingest.cloudevents route for inferenceservice 'unknown-model'" in resp.json()["error"]
+        assert "no ingest.cloudevents route matches this event (inferenceservicename 'unknown-model', endpoint not set" in resp.json()["error"]
         resp = binary(c, "x", "com.example.other", {"instances": []}, "triage-model", "default")
         assert resp.status_code == 400 and REQUEST in resp.json()["error"]
         resp = binary(c, "x", REQUEST, {"nothing": 1}, "triage-model", "default")
