@@ -183,6 +183,8 @@ def _json_data(raw: bytes, content_type: str | None) -> Any:
 
 
 def _base64_json(encoded: Any, attribute: str, content_type: str | None) -> Any:
+    if not isinstance(encoded, str):
+        raise PayloadError(f"CloudEvent '{attribute}' must be a base64 string, got {describe(encoded)}")
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
