@@ -172,8 +172,11 @@ def _tensor(spec: Any, where: str) -> _Tensor:
     if not isinstance(name, str) or not name:
         raise PayloadError(f"{where}.name must be a non-empty string")
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise PayloadError(f"tensor '{name}': shape must be an array of non-negative integers, got {shape!r}")
-    arrow_type = _ARROW_TYPES.get(datatype) if isinstance(datatype, str) else None
+        shown = repr(shape) if isinstance(shape, list) else describe(shape)
+        raise PayloadError(f"tensor '{name}': shape must be an array of non-negative integers, got {shown}")
+    if not isinstance(datatype, str):
+        raise PayloadError(f"tensor '{name}': datatype must be a string, got {describe(datatype)}")
+    arrow_type = _ARROW_TYPES.get(datatype)
     if arrow_type is None:
         raise PayloadError(f"tensor '{name}': unsupported datatype {datatype!r} (valid: {', '.join(_ARROW_TYPES)})")
     if not isinstance(data, list):

@@ -111,7 +111,11 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
         _authorize(request.headers.get("authorization"))
         _accepting()
-        body = await _body(request)
+        try:
+            body = await _body(request)
+        except ApiError as exc:
+            daemon.reject_event(None, "malformed", exc.message)
+            raise
 
         def work() -> Response:
             monitor = None

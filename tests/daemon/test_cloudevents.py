@@ -279,7 +279,7 @@ def _rejected(client: httpx.Client) -> dict[tuple[str, str], float]:
 
 
 def test_rejected_events_are_counted_and_logged_once_per_interval(tmp_path: Path) -> None:
-    proc = DaemonProcess(_config(tmp_path)).start()
+    proc = DaemonProcess(_config(tmp_path, ROUTES.replace("ingest:\n", "ingest:\n  max_body_bytes: 2048\n"))).start()
     try:
         with proc.client() as c:
             zero = _rejected(c)
@@ -292,12 +292,14 @@ def test_rejected_events_are_counted_and_logged_once_per_interval(tmp_path: Path
                 "/v1/cloudevents", content=b"{not json", headers=headers | {"content-type": "application/json"}
             )
             assert resp.status_code == 400
+            big = {"instances": [{"patient_age": float(i)} for i in range(200)]}
+            assert binary(c, "big", REQUEST, big, "triage-model", "default").status_code == 413
             personal = {"instances": [{"full_name": "Jane Roe", "phone": "+47 555 0101"}]}
             resp = binary(c, "p", REQUEST, personal, "triage-model", "default")
             assert resp.status_code == 422 and "full_name, phone" in resp.json()["error"], resp.text
             counts = _rejected(c)
         assert counts[("", "unrouted")] == 3
-        assert counts[("", "malformed")] == 1
+        assert counts[("", "malformed")] == 2  # bad JSON, and a body over ingest.max_body_bytes
         assert counts[("triage", "unsupported_type")] == 1
         assert counts[("triage", "unmapped")] == 1
         assert counts[("", "unsupported_type")] == 0

@@ -230,3 +230,10 @@ def test_log_throttle_lets_one_message_per_kind_per_interval(caplog: pytest.LogC
         now[0] = 61.0
         assert throttle.warning("a", "bad %s", 9) is True
     assert [r.getMessage() for r in caplog.records] == ["bad 0", "other", "bad 9 (2 similar messages suppressed)"]
+
+
+def test_tensor_errors_never_print_python_none() -> None:
+    for field in ("shape", "datatype"):
+        tensor = {"name": "t", "shape": [1], "datatype": "FP32", "data": [1.0]} | {field: None}
+        event = _event(SELDON_REQUEST, {"inputs": [tensor]})
+        _rejected(400, "malformed", f"tensor 't': {field} must be", event_rows, event, _route(), "r", [], FEATURES)
