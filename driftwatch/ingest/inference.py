@@ -30,7 +30,10 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 BODY_KEYS: dict[str, tuple[str, str]] = {"request": ("instances", "inputs"), "response": ("predictions", "outputs")}
 # The route key that names positional columns of each kind of body.
 COLUMNS_KEY = {"request": "input_columns", "response": "output_columns"}
-_SHAPE_HINT = "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response)"
+_SHAPE_HINT = (
+    "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response),"
+    " or a Seldon message {'data': {'ndarray' or 'tensor'}}"
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def decode_inference(data: Any, kind: str, columns: Sequence[str]) -> Decoded:
         return _v1_table(data[v1_key], v1_key, kind, list(columns))
     if isinstance(data, dict) and v2_key in data:
         return _v2_table(data[v2_key], v2_key, kind, list(columns))
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        return _seldon_table(data["data"], kind, list(columns))
     got = f"keys {', '.join(sorted(data))}" if isinstance(data, dict) else describe(data)
     raise PayloadError(f"{_SHAPE_HINT}; got {got}")
 
@@ -86,6 +91,57 @@ def _v1_table(items: Any, key: str, kind: str, columns: list[str]) -> Decoded:
     names = _positional_names(columns, width, key, kind, lambda j: f"{prefix}_{j}")
     arrays = [json_column(list(values)) for values in zip(*items, strict=True)]
     return Decoded(pa.Table.from_arrays(arrays, names=names), positional=_made_up(columns, names), key=key)
+
+
+def _seldon_table(message: dict[str, Any], kind: str, columns: list[str]) -> Decoded:
+    """Seldon Core's own protocol: `ndarray` rows or a row-major `tensor`, named by `names`, else by `columns`."""
+    names = message.get("names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) and n for n in names)):
+        raise PayloadError(f"'data.names' must be an array of non-empty strings, got {describe(names)}")
+    if "ndarray" in message:
+        key, rows = "data.ndarray", message["ndarray"]
+        if not isinstance(rows, list):
+            raise PayloadError(f"'{key}' must be an array, got {describe(rows)}")
+        rows = [row if isinstance(row, list) else [row] for row in rows]  # scalars: one column
+    elif "tensor" in message:
+        key, rows = "data.tensor", _seldon_tensor(message["tensor"])
+    else:
+        raise PayloadError(
+            "a Seldon message needs 'data.ndarray' or 'data.tensor' (jsonData, strData, binData are not read)"
+        )
+    if not rows:
+        return Decoded(pa.table({}), key=key)
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise PayloadError(f"{key}[{i}] has {len(row)} values but {key}[0] has {width}")
+    prefix = "output" if kind == "response" else "input"
+    if names:  # the message's own names win, as the keys of V1 objects do
+        if len(names) != width:
+            raise PayloadError(f"'data.names' has {len(names)} names but '{key}' has {width} columns")
+        _no_duplicates(names, "data.names")
+        out, made_up = names, ()
+    else:
+        out = _positional_names(columns, width, key, kind, lambda j: f"{prefix}_{j}")
+        made_up = _made_up(columns, out)
+    arrays = [json_column(list(values)) for values in zip(*rows, strict=True)]
+    return Decoded(pa.Table.from_arrays(arrays, names=out), positional=made_up, key=key)
+
+
+def _seldon_tensor(tensor: Any) -> list[list[Any]]:
+    if not isinstance(tensor, dict) or not isinstance(tensor.get("values"), list):
+        raise PayloadError("'data.tensor' must be an object with 'shape' and 'values' arrays")
+    shape, values = tensor.get("shape"), tensor["values"]
+    if not isinstance(shape, list) or not shape or not all(_dimension(d) for d in shape):
+        raise PayloadError(f"'data.tensor.shape' must be an array of non-negative integers, got {describe(shape)}")
+    if math.prod(shape) != len(values):
+        raise PayloadError(f"'data.tensor': shape {shape} needs {math.prod(shape)} values but holds {len(values)}")
+    width = math.prod(shape[1:])
+    return [values[i * width : (i + 1) * width] for i in range(shape[0])] if width else []
+
+
+def _dimension(d: Any) -> bool:
+    return isinstance(d, int) and not isinstance(d, bool) and d >= 0
 
 
 def _made_up(columns: list[str], names: list[str]) -> tuple[str, ...]:
@@ -171,7 +227,7 @@ def _tensor(spec: Any, where: str) -> _Tensor:
     name, shape, datatype, data = spec["name"], spec["shape"], spec["datatype"], spec["data"]
     if not isinstance(name, str) or not name:
         raise PayloadError(f"{where}.name must be a non-empty string")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if not isinstance(shape, list) or not all(_dimension(d) for d in shape):
         shown = repr(shape) if isinstance(shape, list) else describe(shape)
         raise PayloadError(f"tensor '{name}': shape must be an array of non-negative integers, got {shown}")
     if not isinstance(datatype, str):

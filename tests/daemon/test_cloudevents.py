@@ -272,6 +272,22 @@ def test_seldon_structured_events_specversion_10_join_by_requestid(daemon: Daemo
         _until(lambda: c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"] == before + 2)
 
 
+def test_seldon_core_messages_join_by_requestid(daemon: DaemonProcess) -> None:
+    def headers(kind: str, ce_id: str) -> dict[str, str]:
+        # Seldon Core's executor: specversion 0.3, a fresh ce-id per half, the inference id in ce-requestid.
+        return _mlserver(kind, "puid-31", "0.3") | {"Ce-Id": ce_id, "Ce-Inferenceservicename": "triage-sdep"}
+
+    request = {"data": {"names": ["patient_age", "heart_rate", "channel"], "ndarray": [[41, 80, "web"]]}}
+    response = {"data": {"names": ["t:0"], "ndarray": [["medium"]]}, "meta": {}}
+    with daemon.client() as c:
+        before = c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"]
+        resp = c.post("/v1/cloudevents", content=orjson.dumps(request), headers=headers(SELDON_REQUEST, "e-1"))
+        assert resp.status_code == 202 and resp.json()["ignored_columns"] == [], resp.text
+        resp = c.post("/v1/cloudevents", content=orjson.dumps(response), headers=headers(SELDON_RESPONSE, "e-2"))
+        assert resp.status_code == 202 and resp.json()["joined"] == 1, resp.text
+        _until(lambda: c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"] == before + 1)
+
+
 def _rejected(client: httpx.Client) -> dict[tuple[str, str], float]:
     text = client.get("/metrics").text
     (family,) = [f for f in text_string_to_metric_families(text) if f.name == "driftwatch_requests_rejected"]

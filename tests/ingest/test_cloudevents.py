@@ -230,7 +230,10 @@ def test_v1_empty_instances() -> None:
 
 
 def test_unknown_body_shape_is_400() -> None:
-    hint = "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response)"
+    hint = (
+        "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response),"
+        " or a Seldon message {'data': {'ndarray' or 'tensor'}}"
+    )
     _raises(400, f"{hint}; got keys data, model", inference_table, {"data": [], "model": "m"}, "request", [])
     _raises(400, f"{hint}; got keys instances", inference_table, {"instances": []}, "response", [])
     _raises(400, f"{hint}; got null", inference_table, None, "request", [])

@@ -237,3 +237,60 @@ def test_tensor_errors_never_print_python_none() -> None:
         tensor = {"name": "t", "shape": [1], "datatype": "FP32", "data": [1.0]} | {field: None}
         event = _event(SELDON_REQUEST, {"inputs": [tensor]})
         _rejected(400, "malformed", f"tensor 't': {field} must be", event_rows, event, _route(), "r", [], FEATURES)
+
+
+# Seldon Core's own protocol (SeldonMessage)
+
+
+def test_seldon_ndarray_named_by_names() -> None:
+    data = {"data": {"names": ["patient_age", "heart_rate"], "ndarray": [[41, 80], [70, 120]]}, "meta": {}}
+    rows = event_rows(_event(SELDON_REQUEST, data), _route(), "r", [], FEATURES)
+    assert rows.table.to_pylist() == [{"patient_age": 41, "heart_rate": 80}, {"patient_age": 70, "heart_rate": 120}]
+    # The message's own names win over the route's input_columns (meant for messages without names).
+    renamed = event_rows(_event(SELDON_REQUEST, data), _route(input_columns=["x", "y"]), "r", [], FEATURES)
+    assert renamed.table.column_names == ["patient_age", "heart_rate"]
+
+
+def test_seldon_tensor_is_row_major_and_its_single_output_is_the_prediction() -> None:
+    request = {"data": {"names": ["patient_age", "heart_rate"], "tensor": {"shape": [2, 2], "values": [1, 2, 3, 4]}}}
+    rows = event_rows(_event(SELDON_REQUEST, request), _route(), "r", [], FEATURES)
+    assert rows.table.column("heart_rate").to_pylist() == [2, 4]
+    response = {"data": {"names": ["proba"], "ndarray": [[0.43], [0.9]]}}
+    rows = event_rows(_event(SELDON_RESPONSE, response), _route(), "r", ["predicted_urgency"], FEATURES)
+    assert rows.table.to_pylist() == [{"predicted_urgency": 0.43}, {"predicted_urgency": 0.9}]
+
+
+def test_seldon_message_without_names_needs_input_columns() -> None:
+    data = {"data": {"ndarray": [[41, 80, 37.2]]}}
+    _rejected(
+        422,
+        "unmapped",
+        "'data.ndarray' hold 3 values",
+        event_rows,
+        _event(SELDON_REQUEST, data),
+        _route(),
+        "r",
+        [],
+        FEATURES,
+    )
+    route = _route(input_columns=["patient_age", "heart_rate", "temperature_c"])
+    assert event_rows(_event(SELDON_REQUEST, data), route, "r", [], FEATURES).table.num_columns == 3
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"names": ["a"], "ndarray": [[1, 2]]}, "'data.names' has 1 names but 'data.ndarray' has 2 columns"),
+        ({"ndarray": [[1, 2], [1]]}, "data.ndarray[1] has 1 values but data.ndarray[0] has 2"),
+        ({"tensor": {"shape": [2, 2], "values": [1, 2, 3]}}, "'data.tensor': shape [2, 2] needs 4 values but holds 3"),
+        (
+            {"tensor": {"shape": None, "values": []}},
+            "'data.tensor.shape' must be an array of non-negative integers, got null",
+        ),
+        ({"strData": "hello"}, "a Seldon message needs 'data.ndarray' or 'data.tensor'"),
+        ({"names": "a", "ndarray": []}, "'data.names' must be an array of non-empty strings, got a string"),
+    ],
+)
+def test_bad_seldon_messages_are_400(message: dict, error: str) -> None:
+    event = _event(SELDON_REQUEST, {"data": message})
+    _rejected(400, "malformed", error, event_rows, event, _route(input_columns=[]), "r", [], FEATURES)
