@@ -228,7 +228,7 @@ class Daemon:
         with self._events_lock:
             self.events_rejected[key] = self.events_rejected.get(key, 0) + 1
         where = f"monitor={monitor} " if monitor else ""
-        self._reject_log.warning(f"{key}", "%sCloudEvent rejected (%s): %s", where, reason, message)
+        self._reject_log.warning(f"{key[0]}/{reason}", "%sCloudEvent rejected (%s): %s", where, reason, message)
 
     def flush_events(self, *, expire_all: bool = False) -> int:
         """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""

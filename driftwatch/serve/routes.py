@@ -131,9 +131,9 @@ def create_app(daemon: Daemon) -> FastAPI:
             except PayloadError as exc:
                 daemon.reject_event(monitor, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None
-            joined = daemon.ingest_event(monitor, event.join_key, event.kind, rows.table)
+            joined = daemon.ingest_event(route.monitor, event.join_key, event.kind, rows.table)
             doc = {
-                "monitor": monitor,
+                "monitor": route.monitor,
                 "id": event.join_id,
                 "kind": event.kind,
                 "joined": joined,
