@@ -209,14 +209,46 @@ class ServerSettings(_Strict):
 
 
 class CloudEventRoute(_Strict):
-    """Sends KServe inference-logger events of one InferenceService (and endpoint) to a monitor."""
+    """Sends inference-logger events of one InferenceService, endpoint or model (MLServer / Seldon) to a monitor."""
 
-    inference_service: str
+    # KServe: ce-inferenceservicename; MLServer: its server name.
+    inference_service: str | None = None
     endpoint: str | None = None
+    # MLServer / Seldon Core: ce-modelid, the model's name.
+    model: str | None = None
     monitor: str
     # Column names for positional inputs (V1 instances as lists, V2 tensors wider than one column).
     input_columns: list[str] = Field(default_factory=list)
+    # Column names for the outputs; a single output is the monitor's prediction column without them.
     output_columns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _selects_and_names(self) -> CloudEventRoute:
+        if self.inference_service is None and self.model is None:
+            raise ValueError(
+                "give 'inference_service' (KServe's ce-inferenceservicename) or 'model' (ce-modelid of MLServer and"
+                " Seldon Core), or both"
+            )
+        for key in ("input_columns", "output_columns"):
+            names: list[str] = getattr(self, key)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{key} names {', '.join(twice)} more than once")
+        return self
+
+    def prediction_problem(self, prediction_columns: list[str]) -> str | None:
+        """Why this route cannot fill the monitor's prediction columns, or None when it can."""
+        if not self.output_columns:
+            if len(prediction_columns) > 1:
+                return (
+                    f"the monitor has {len(prediction_columns)} prediction_columns ({', '.join(prediction_columns)})"
+                    " and the route has no output_columns to map the model's outputs to them"
+                )
+            return None
+        unmapped = [c for c in prediction_columns if c not in self.output_columns]
+        if unmapped:
+            return f"output_columns does not name the monitor's prediction column(s) {', '.join(unmapped)}"
+        return None
 
 
 class IngestSettings(_Strict):
@@ -261,6 +293,9 @@ class Config(_Strict):
             if route.monitor not in seen:
                 valid = ", ".join(sorted(seen))
                 raise ValueError(f"ingest.cloudevents[{i}].monitor: unknown monitor '{route.monitor}' (valid: {valid})")
+            problem = route.prediction_problem(self.monitor(route.monitor).prediction_columns)
+            if problem is not None:
+                raise ValueError(f"ingest.cloudevents[{i}] (monitor '{route.monitor}'): {problem}")
         return self
 
     @property

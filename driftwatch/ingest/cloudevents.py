@@ -1,14 +1,13 @@
-"""KServe inference-logger CloudEvents: parse them, turn V1/V2 bodies into tables, join requests with responses."""
+"""Inference-logger CloudEvents (KServe, MLServer / Seldon Core): parse, route, turn into rows, join halves."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import math
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -16,42 +15,55 @@ from urllib.parse import unquote
 import orjson
 import pyarrow as pa
 
-from driftwatch.ingest.payloads import PayloadError, describe, json_column, media_type, objects_to_table
+from driftwatch.config import CloudEventRoute
+from driftwatch.ingest.inference import BODY_KEYS, decode_inference
+from driftwatch.ingest.payloads import PayloadError, RowError, describe, media_type
 
 EventKind = Literal["request", "response"]
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
-_KINDS: dict[str, EventKind] = {REQUEST_TYPE: "request", RESPONSE_TYPE: "response"}
+SELDON_REQUEST_TYPE = "io.seldon.serving.inference.request"
+SELDON_RESPONSE_TYPE = "io.seldon.serving.inference.response"
+_KINDS: dict[str, EventKind] = {
+    REQUEST_TYPE: "request",
+    RESPONSE_TYPE: "response",
+    SELDON_REQUEST_TYPE: "request",
+    SELDON_RESPONSE_TYPE: "response",
+}
 STRUCTURED_TYPE = "application/cloudevents+json"
-_REQUIRED = ("id", "source", "specversion", "type")
+# MLServer and Seldon Core send 0.3; KServe sends 1.0. Both carry the same attributes here.
+SPECVERSIONS = ("1.0", "0.3")
+_REQUIRED = ("source", "specversion", "type")
 _EXTENSIONS = {
     "inferenceservicename": "inference_service",
     "endpoint": "endpoint",
     "namespace": "namespace",
     "component": "component",
+    "modelid": "model",
+    "requestid": "request_id",
 }
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "BOOL": pa.bool_(),
-    "INT8": pa.int8(),
-    "INT16": pa.int16(),
-    "INT32": pa.int32(),
-    "INT64": pa.int64(),
-    "UINT8": pa.uint8(),
-    "UINT16": pa.uint16(),
-    "UINT32": pa.uint32(),
-    "UINT64": pa.uint64(),
-    "FP16": pa.float16(),
-    "FP32": pa.float32(),
-    "FP64": pa.float64(),
-    "BYTES": pa.string(),
-}
-_BODY_KEYS: dict[str, tuple[str, str]] = {"request": ("instances", "inputs"), "response": ("predictions", "outputs")}
-_SHAPE_HINT = "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response)"
+# Why an event was refused: the `reason` label of driftwatch_requests_rejected_total.
+REJECT_REASONS = ("malformed", "unrouted", "unsupported_type", "unmapped")
+
+
+class EventError(PayloadError):
+    """A CloudEvent that cannot be accepted, with the reason it is counted under."""
+
+    def __init__(self, message: str, status: int = 400, reason: str = "malformed"):
+        if reason not in REJECT_REASONS:
+            raise ValueError(f"reason must be one of {REJECT_REASONS}, got {reason!r}")
+        self.reason = reason
+        super().__init__(message, status)
+
+
+def reject_reason(exc: PayloadError) -> str:
+    """The rejection reason of an error raised while reading an event ('malformed' unless it says otherwise)."""
+    return exc.reason if isinstance(exc, EventError) else "malformed"
 
 
 @dataclass(frozen=True)
 class CloudEvent:
-    """One CloudEvents 1.0 event with the KServe logger's extensions; `data` is the parsed JSON body or None."""
+    """One CloudEvents 0.3/1.0 event with the logger's extensions; `data` is the parsed JSON body or None."""
 
     id: str
     type: str
@@ -62,14 +74,33 @@ class CloudEvent:
     data: Any
     namespace: str | None = None
     component: str | None = None
+    model: str | None = None
+    request_id: str | None = None
 
     @property
     def kind(self) -> EventKind:
-        """'request' or 'response', from the KServe event type."""
+        """'request' or 'response', from the KServe or Seldon event type."""
         kind = _KINDS.get(self.type)
         if kind is None:
-            raise PayloadError(f"unsupported CloudEvent type '{self.type}' (valid: {REQUEST_TYPE}, {RESPONSE_TYPE})")
+            valid = ", ".join(_KINDS)
+            raise EventError(f"unsupported CloudEvent type '{self.type}' (valid: {valid})", reason="unsupported_type")
         return kind
+
+    @property
+    def join_id(self) -> str:
+        """The id a request and its response share: Seldon's `requestid` (its `id` differs per event), else `id`."""
+        return self.request_id or self.id
+
+    @property
+    def join_key(self) -> str:
+        """The join id qualified by where the event came from: ids may collide across services and models."""
+        parts = (self.inference_service, self.endpoint, self.model, self.join_id)
+        return "\x1f".join(p or "" for p in parts)
+
+    def describe_origin(self) -> str:
+        """The routing attributes of the event, for messages ('not set' for absent ones)."""
+        shown = {"inferenceservicename": self.inference_service, "endpoint": self.endpoint, "modelid": self.model}
+        return ", ".join(f"{k} '{v}'" if v is not None else f"{k} not set" for k, v in shown.items())
 
 
 def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
@@ -100,12 +131,13 @@ def _structured(body: bytes) -> CloudEvent:
     if content_type is not None and not isinstance(content_type, str):
         raise PayloadError(f"CloudEvent attribute 'datacontenttype' must be a string, got {describe(content_type)}")
     data: Any = None
+    encoding = envelope.get("datacontentencoding")  # CloudEvents 0.3's way to carry binary data
     if envelope.get("data_base64") is not None:
-        try:
-            raw = base64.b64decode(envelope["data_base64"], validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise PayloadError(f"CloudEvent 'data_base64' is not valid base64: {exc}") from exc
-        data = _json_data(raw, content_type)
+        data = _base64_json(envelope["data_base64"], "data_base64", content_type)
+    elif encoding is not None:
+        if not isinstance(encoding, str) or encoding.lower() != "base64":
+            raise PayloadError(f"unsupported CloudEvent datacontentencoding {encoding!r} (valid: base64)", 415)
+        data = _base64_json(envelope.get("data"), "data", content_type)
     elif "data" in envelope:
         _require_json(content_type)
         data = envelope["data"]
@@ -114,18 +146,20 @@ def _structured(body: bytes) -> CloudEvent:
 
 def _event(attributes: Mapping[str, Any], data: Any) -> CloudEvent:
     values: dict[str, str | None] = {}
-    for name in (*_REQUIRED, *_EXTENSIONS):
+    for name in ("id", *_REQUIRED, *_EXTENSIONS):
         value = attributes.get(name)
         if value is not None and not isinstance(value, str):
             raise PayloadError(f"CloudEvent attribute '{name}' must be a string, got {describe(value)}")
         values[name] = value or None
-    for name in _REQUIRED:
-        if values[name] is None:
+    # Seldon's events name the inference by `requestid`; either one identifies it.
+    for name in ("id" if values["requestid"] is None else None, *_REQUIRED):
+        if name is not None and values[name] is None:
             raise PayloadError(f"CloudEvent is missing the required attribute '{name}'")
-    if values["specversion"] != "1.0":
-        raise PayloadError(f"unsupported CloudEvents specversion '{values['specversion']}' (expected 1.0)")
+    if values["specversion"] not in SPECVERSIONS:
+        valid = " or ".join(SPECVERSIONS)
+        raise PayloadError(f"unsupported CloudEvents specversion '{values['specversion']}' (expected {valid})")
     return CloudEvent(
-        id=str(values["id"]),
+        id=str(values["id"] or values["requestid"]),
         type=str(values["type"]),
         source=str(values["source"]),
         specversion=str(values["specversion"]),
@@ -148,160 +182,108 @@ def _json_data(raw: bytes, content_type: str | None) -> Any:
         raise PayloadError(f"CloudEvent data is not valid JSON: {exc}") from exc
 
 
-def inference_table(data: Any, kind: str, columns: Sequence[str]) -> pa.Table:
-    """Rows of a KServe V1 (instances/predictions) or Open Inference Protocol V2 (inputs/outputs) body."""
-    if kind not in _BODY_KEYS:
-        raise ValueError(f"kind must be 'request' or 'response', got {kind!r}")
-    v1_key, v2_key = _BODY_KEYS[kind]
-    if isinstance(data, dict) and v1_key in data:
-        return _v1_table(data[v1_key], v1_key, kind, list(columns))
-    if isinstance(data, dict) and v2_key in data:
-        return _v2_table(data[v2_key], v2_key, list(columns))
-    got = f"keys {', '.join(sorted(data))}" if isinstance(data, dict) else describe(data)
-    raise PayloadError(f"{_SHAPE_HINT}; got {got}")
+def _base64_json(encoded: Any, attribute: str, content_type: str | None) -> Any:
+    if not isinstance(encoded, str):
+        raise PayloadError(f"CloudEvent '{attribute}' must be a base64 string, got {describe(encoded)}")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise PayloadError(f"CloudEvent '{attribute}' is not valid base64: {exc}") from exc
+    return _json_data(raw, content_type)
 
 
-def _v1_table(items: Any, key: str, kind: str, columns: list[str]) -> pa.Table:
-    if not isinstance(items, list):
-        raise PayloadError(f"'{key}' must be an array, got {describe(items)}")
-    if not items:
-        return pa.table({})
-    shapes = [_item_shape(item) for item in items]
-    for i, shape in enumerate(shapes):
-        if shape != shapes[0]:
-            raise PayloadError(f"{key}[{i}] is {describe(items[i])} but {key}[0] is {describe(items[0])}")
-    if shapes[0] == "object":
-        table, _ = objects_to_table(items, range(len(items)))
-        return table
-    if shapes[0] == "scalar":
-        default = "prediction" if kind == "response" else "input_0"
-        names = _positional_names(columns, 1, key, lambda _: default)
-        return pa.Table.from_arrays([json_column(items)], names=names)
-    width = len(items[0])
-    for i, item in enumerate(items):
-        if len(item) != width:
-            raise PayloadError(f"{key}[{i}] has {len(item)} values but {key}[0] has {width}")
-    prefix = "output" if kind == "response" else "input"
-    names = _positional_names(columns, width, key, lambda j: f"{prefix}_{j}")
-    arrays = [json_column(list(values)) for values in zip(*items, strict=True)]
-    return pa.Table.from_arrays(arrays, names=names)
+def find_route(routes: Sequence[CloudEventRoute], event: CloudEvent) -> int:
+    """Index of the first route whose selectors (inference_service, endpoint, model) that are set all match."""
+    for i, route in enumerate(routes):
+        pairs = (
+            (route.inference_service, event.inference_service),
+            (route.endpoint, event.endpoint),
+            (route.model, event.model),
+        )
+        if all(wanted is None or wanted == got for wanted, got in pairs):
+            return i
+    known = "; ".join(describe_route(r) for r in routes) or "none configured"
+    raise EventError(
+        f"no ingest.cloudevents route matches this event ({event.describe_origin()}); routes: {known}",
+        404,
+        "unrouted",
+    )
 
 
-def _item_shape(item: Any) -> str:
-    if isinstance(item, dict):
-        return "object"
-    return "array" if isinstance(item, list) else "scalar"
-
-
-def _positional_names(columns: list[str], width: int, key: str, default: Callable[[int], str]) -> list[str]:
-    if not columns:
-        return [default(j) for j in range(width)]
-    if len(columns) != width:
-        raise PayloadError(f"{len(columns)} column names are configured but '{key}' has {width} positional columns")
-    _no_duplicates(columns, key)
-    return columns
-
-
-def _no_duplicates(names: list[str], key: str) -> None:
-    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
-    if duplicates:
-        raise PayloadError(f"'{key}' would give several columns the name {', '.join(duplicates)}")
+def describe_route(route: CloudEventRoute) -> str:
+    """A route's selectors as text, e.g. "inference_service 'triage-model', endpoint any"."""
+    parts = []
+    if route.inference_service is not None:
+        parts.append(f"inference_service '{route.inference_service}'")
+    if route.model is not None:
+        parts.append(f"model '{route.model}'")
+    parts.append(f"endpoint '{route.endpoint}'" if route.endpoint is not None else "endpoint any")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
-class _Tensor:
-    name: str
-    rows: int
-    width: int
-    values: pa.Array
+class EventRows:
+    """The rows of one event half, the notes on its values and its columns that are not features."""
+
+    table: pa.Table
+    errors: tuple[RowError, ...]
+    ignored_columns: tuple[str, ...]
 
 
-def _v2_table(tensors: Any, key: str, columns: list[str]) -> pa.Table:
-    if not isinstance(tensors, list):
-        raise PayloadError(f"'{key}' must be an array of tensors, got {describe(tensors)}")
-    parsed = [_tensor(t, f"{key}[{i}]") for i, t in enumerate(tensors)]
-    if not parsed:
-        return pa.table({})
-    for tensor in parsed[1:]:
-        if tensor.rows != parsed[0].rows:
-            raise PayloadError(
-                f"tensor '{tensor.name}' has {tensor.rows} rows but tensor '{parsed[0].name}' has {parsed[0].rows}"
+def event_rows(
+    event: CloudEvent,
+    route: CloudEventRoute,
+    where: str,
+    prediction_columns: Sequence[str],
+    features: Collection[str],
+) -> EventRows:
+    """The event's rows named as the monitor expects; 422 for inputs or outputs the route cannot name."""
+    kind = event.kind
+    features = set(features)
+    if kind == "request":
+        decoded = decode_inference(event.data, kind, route.input_columns)
+        table = decoded.table
+        if decoded.positional:
+            raise EventError(
+                f"{where} has no input_columns, but the request's '{decoded.key}' hold {len(decoded.positional)}"
+                " values per row without names; list their names, in order, in the route's input_columns",
+                422,
+                "unmapped",
             )
-    wide = sum(t.width for t in parsed if t.width > 1)
-    total = sum(t.width for t in parsed)
-    if columns and len(columns) not in (wide, total):
-        raise PayloadError(
-            f"{len(columns)} column names are configured but the tensors in '{key}' have {wide} positional columns"
-            f" and {total} columns in all (name either the positional ones, or every column in order)"
-        )
-    # Names for every column rename single-column tensors too (e.g. output 'urgency' -> 'predicted_urgency').
-    rename_all = bool(columns) and len(columns) == total
-    names: list[str] = []
-    arrays: list[pa.Array] = []
-    positional = iter(columns)
-    for tensor in parsed:
-        if tensor.width == 1:
-            names.append(next(positional) if rename_all else tensor.name)
-            arrays.append(tensor.values)
-            continue
-        for j in range(tensor.width):
-            names.append(next(positional) if columns else f"{tensor.name}_{j}")
-            arrays.append(tensor.values.take(pa.array(range(j, tensor.rows * tensor.width, tensor.width))))
-    _no_duplicates(names, key)
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def _tensor(spec: Any, where: str) -> _Tensor:
-    if not isinstance(spec, dict):
-        raise PayloadError(f"{where} must be a tensor object, got {describe(spec)}")
-    for field in ("name", "shape", "datatype", "data"):
-        if field not in spec:
-            raise PayloadError(f"{where} is missing '{field}'")
-    name, shape, datatype, data = spec["name"], spec["shape"], spec["datatype"], spec["data"]
-    if not isinstance(name, str) or not name:
-        raise PayloadError(f"{where}.name must be a non-empty string")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise PayloadError(f"tensor '{name}': shape must be an array of non-negative integers, got {shape!r}")
-    arrow_type = _ARROW_TYPES.get(datatype) if isinstance(datatype, str) else None
-    if arrow_type is None:
-        raise PayloadError(f"tensor '{name}': unsupported datatype {datatype!r} (valid: {', '.join(_ARROW_TYPES)})")
-    if not isinstance(data, list):
-        raise PayloadError(f"tensor '{name}': data must be an array, got {describe(data)}")
-    expected = math.prod(shape)
-    if datatype == "BYTES" and len(data) == expected:
-        flat = [" ".join(v) if isinstance(v, list) and all(isinstance(s, str) for s in v) else v for v in data]
+        if table.num_rows and not features.intersection(table.column_names):
+            raise EventError(
+                f"none of the request's columns ({_shown(table.column_names)}) is a feature of monitor"
+                f" '{route.monitor}'; name the model's inputs with input_columns on {where}",
+                422,
+                "unmapped",
+            )
     else:
-        flat = _flatten(data)
-    if len(flat) != expected:
-        raise PayloadError(f"tensor '{name}': shape {shape} needs {expected} values but data holds {len(flat)}")
-    rows = shape[0] if shape else 1
-    width = math.prod(shape[1:]) if shape else 1
-    return _Tensor(name, rows, width, _typed(flat, arrow_type, name, datatype))
+        decoded = decode_inference(event.data, kind, route.output_columns)
+        table = decoded.table
+        if not route.output_columns and len(prediction_columns) == 1 and table.num_columns:
+            table = _as_prediction(table, prediction_columns[0], route.monitor, where)
+    ignored = tuple(name for name in table.column_names if name not in features)
+    return EventRows(table, decoded.errors, ignored)
 
 
-def _flatten(data: list[Any]) -> list[Any]:
-    if not any(isinstance(v, list) for v in data):
-        return data
-    flat: list[Any] = []
-    for v in data:
-        flat.extend(_flatten(v) if isinstance(v, list) else [v])
-    return flat
+def _as_prediction(table: pa.Table, column: str, monitor: str, where: str) -> pa.Table:
+    """A single-output model's output is the monitor's one prediction column, whatever the model calls it."""
+    names = table.column_names
+    if column in names:
+        return table
+    if len(names) == 1:
+        return table.rename_columns([column])
+    raise EventError(
+        f"the response has {len(names)} output columns ({_shown(names)}) and none is '{column}', the prediction"
+        f" column of monitor '{monitor}'; map the outputs, in order, with output_columns on {where}",
+        422,
+        "unmapped",
+    )
 
 
-def _typed(values: list[Any], arrow_type: pa.DataType, name: str, datatype: str) -> pa.Array:
-    if datatype == "BYTES":
-        for i, v in enumerate(values):
-            if v is not None and not isinstance(v, str):
-                raise PayloadError(f"tensor '{name}': BYTES element {i} is {describe(v)}, expected a string")
-        return pa.array(values, pa.string())
-    if any(isinstance(v, str | list | dict) for v in values):
-        bad = next(v for v in values if isinstance(v, str | list | dict))
-        raise PayloadError(f"tensor '{name}': {datatype} data holds {describe(bad)}")
-    try:
-        # Infer, then cast safely: a direct pa.array(type=int64) would silently truncate 1.5 to 1.
-        return pa.array(values).cast(arrow_type)
-    except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
-        raise PayloadError(f"tensor '{name}': data does not fit {datatype}: {exc}") from exc
+def _shown(names: Sequence[str], limit: int = 10) -> str:
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 @dataclass(frozen=True)
@@ -343,7 +325,7 @@ class EventJoiner:
 
     def add(self, key: str, kind: str, table: pa.Table) -> pa.Table | None:
         """The joined table when the other half of `key` is pending; otherwise None, and this half waits."""
-        if kind not in _BODY_KEYS:
+        if kind not in BODY_KEYS:
             raise ValueError(f"kind must be 'request' or 'response', got {kind!r}")
         with self._lock:
             other = self._pending.get(key)

@@ -21,13 +21,13 @@ JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl")
 ARROW_TYPES = ("application/vnd.apache.arrow.stream",)
 CONTENT_TYPES = JSON_TYPES + NDJSON_TYPES + ARROW_TYPES
-_STATUSES = (400, 413, 415)
+_STATUSES = (400, 404, 413, 415, 422)
 _BLANK = b" \t\r"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
 class PayloadError(DataError):
-    """A request body that cannot be accepted; `status` is the HTTP status to answer with (400, 413 or 415)."""
+    """A request body that cannot be accepted; `status` is the HTTP status to answer with (one of _STATUSES)."""
 
     def __init__(self, message: str, status: int = 400):
         if status not in _STATUSES:

@@ -19,8 +19,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from driftwatch.checks.engine import CheckResult, run_check
 from driftwatch.config import Config, MonitorConfig
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
-from driftwatch.ingest.cloudevents import EventJoiner
+from driftwatch.ingest.cloudevents import REJECT_REASONS, EventJoiner
 from driftwatch.ingest.filesource import ingest_new_files, mark_restored_file
+from driftwatch.ingest.throttle import LogThrottle
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.reference import readers
@@ -30,6 +31,8 @@ from driftwatch.storage import HistoryStore
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 3600.0
 EVENT_FLUSH_SECONDS = 0.05
+# At most one log line per rejection reason per interval: a misconfigured logger may send thousands a second.
+REJECT_LOG_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class Daemon:
         self._event_rows: dict[str, list[pa.Table]] = {}
         self._events_stop = threading.Event()
         self._events_thread = threading.Thread(target=self._event_loop, name="driftwatch-events", daemon=True)
+        # Refused CloudEvents by (monitor, reason); monitor "" when the event reached no monitor. From zero.
+        routed = {r.monitor for r in ingest.cloudevents}
+        self.events_rejected = {(m, r): 0 for m in ("", *sorted(routed)) for r in REJECT_REASONS}
+        self._reject_log = LogThrottle(log, REJECT_LOG_SECONDS)
         self.draining = False
         self.started = False
         self.storage_errors = 0
@@ -214,6 +221,14 @@ class Daemon:
         with self._events_lock:
             self._event_rows.setdefault(name, []).append(joined)
         return joined.num_rows
+
+    def reject_event(self, monitor: str | None, reason: str, message: str) -> None:
+        """Count a refused CloudEvent and log why (rate-limited; the message names the problem, never the body)."""
+        key = (monitor or "", reason)
+        with self._events_lock:
+            self.events_rejected[key] = self.events_rejected.get(key, 0) + 1
+        where = f"monitor={monitor} " if monitor else ""
+        self._reject_log.warning(f"{key[0]}/{reason}", "%sCloudEvent rejected (%s): %s", where, reason, message)
 
     def flush_events(self, *, expire_all: bool = False) -> int:
         """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""

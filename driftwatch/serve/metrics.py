@@ -131,6 +131,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info.add_metric([name], {"version": live.profile.version, "source": live.profile.source})
         ref_rows.add_metric(m, live.profile.rows)
         spool.add_metric(m, live.spool.size_bytes())
+    for (monitor, reason), n in sorted(d.events_rejected.items()):
+        refused.add_metric([monitor, reason], n)  # monitor "": the event reached no monitor
     yield from (
         dataset,
         share,

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from driftwatch import __version__
 from driftwatch.checks import render
 from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
-from driftwatch.ingest.cloudevents import inference_table, parse_cloudevent
+from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
 from driftwatch.serve.daemon import CheckRun, Daemon, MonitorUnavailableError
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
@@ -108,24 +108,39 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.post("/v1/cloudevents", status_code=202, tags=["ingest"], response_model=None)
     async def post_cloudevent(request: Request) -> Response:
-        """KServe inference logger events (CloudEvents binary or structured mode, V1 or V2 bodies)."""
+        """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
         _authorize(request.headers.get("authorization"))
         _accepting()
-        body = await _body(request)
+        try:
+            body = await _body(request)
+        except ApiError as exc:
+            daemon.reject_event(None, "malformed", exc.message)
+            raise
 
         def work() -> Response:
+            monitor = None
             try:
                 event = parse_cloudevent(request.headers, decode_body(body, None, settings.max_body_bytes))
-                route = _route(daemon, event.inference_service, event.endpoint)
-                columns = route.input_columns if event.kind == "request" else route.output_columns
-                table = inference_table(event.data, event.kind, columns)
+                index = find_route(settings.cloudevents, event)
+                route = settings.cloudevents[index]
+                monitor = route.monitor
+                live = daemon.live(monitor)
+                rows = event_rows(
+                    event, route, f"ingest.cloudevents[{index}]", live.config.prediction_columns, live.shaper.names
+                )
             except PayloadError as exc:
+                daemon.reject_event(monitor, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None
-            # KServe reuses the request id for both halves; ids may collide across services and endpoints.
-            key = f"{event.inference_service}/{event.endpoint}/{event.id}"
-            joined = daemon.ingest_event(route.monitor, key, event.kind, table)
+            joined = daemon.ingest_event(route.monitor, event.join_key, event.kind, rows.table)
+            doc = {
+                "monitor": route.monitor,
+                "id": event.join_id,
+                "kind": event.kind,
+                "joined": joined,
+                "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in rows.errors],
+                "ignored_columns": list(rows.ignored_columns),
+            }
             # Serialized directly: FastAPI's generic encoder costs as much as the rest of this small request.
-            doc = {"monitor": route.monitor, "id": event.id, "kind": event.kind, "joined": joined}
             return Response(orjson.dumps(doc), status_code=202, media_type="application/json")
 
         # A logged inference is usually one small request: handle it on the event loop, skipping the thread hop.
@@ -208,17 +223,6 @@ def _status_for(exc: DriftwatchError) -> int:
     if isinstance(exc, DataError):
         return 400
     return 500
-
-
-def _route(daemon: Daemon, service: str | None, endpoint: str | None):
-    routes = daemon.config.ingest.cloudevents
-    for route in routes:
-        if route.inference_service == service and route.endpoint in (None, endpoint):
-            return route
-    known = ", ".join(f"{r.inference_service}/{r.endpoint or '*'}" for r in routes) or "none configured"
-    raise ApiError(
-        404, f"no ingest.cloudevents route for inferenceservice '{service}' endpoint '{endpoint}' (routes: {known})"
-    )
 
 
 def _num(x: float | None) -> float | None:

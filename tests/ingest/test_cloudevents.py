@@ -8,7 +8,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from driftwatch.ingest.cloudevents import CloudEvent, inference_table, parse_cloudevent
+from driftwatch.ingest.cloudevents import CloudEvent, parse_cloudevent
+from driftwatch.ingest.inference import inference_table
 from driftwatch.ingest.payloads import PayloadError
 
 REQUEST = "org.kubeflow.serving.inference.request"
@@ -85,8 +86,8 @@ def test_empty_source_is_400() -> None:
 
 
 def test_other_specversion_is_400() -> None:
-    msg = "unsupported CloudEvents specversion '0.3' (expected 1.0)"
-    _raises(400, msg, parse_cloudevent, _binary_headers(**{"Ce-Specversion": "0.3"}), b"{}")
+    msg = "unsupported CloudEvents specversion '0.2' (expected 1.0 or 0.3)"
+    _raises(400, msg, parse_cloudevent, _binary_headers(**{"Ce-Specversion": "0.2"}), b"{}")
 
 
 def test_plain_post_is_not_a_cloudevent() -> None:
@@ -160,7 +161,8 @@ def test_batch_mode_is_415() -> None:
 
 def test_unknown_event_type_lists_the_valid_ones() -> None:
     event = parse_cloudevent(_binary_headers(**{"Ce-Type": "com.example.other"}), b"{}")
-    msg = f"unsupported CloudEvent type 'com.example.other' (valid: {REQUEST}, {RESPONSE})"
+    valid = f"{REQUEST}, {RESPONSE}, io.seldon.serving.inference.request, io.seldon.serving.inference.response"
+    msg = f"unsupported CloudEvent type 'com.example.other' (valid: {valid})"
     with pytest.raises(PayloadError) as info:
         _ = event.kind
     assert (info.value.status, str(info.value)) == (400, msg)
@@ -194,7 +196,7 @@ def test_v1_list_instances_named_by_columns() -> None:
 
 
 def test_v1_wrong_number_of_columns_is_400() -> None:
-    msg = "2 column names are configured but 'instances' has 4 positional columns"
+    msg = "2 names are configured in input_columns but 'instances' has 4 positional columns"
     _raises(400, msg, inference_table, IRIS, "request", ["a", "b"])
 
 
@@ -228,7 +230,10 @@ def test_v1_empty_instances() -> None:
 
 
 def test_unknown_body_shape_is_400() -> None:
-    hint = "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response)"
+    hint = (
+        "expected 'instances' or 'inputs' (request) / 'predictions' or 'outputs' (response),"
+        " or a Seldon message {'data': {'ndarray' or 'tensor'}}"
+    )
     _raises(400, f"{hint}; got keys data, model", inference_table, {"data": [], "model": "m"}, "request", [])
     _raises(400, f"{hint}; got keys instances", inference_table, {"instances": []}, "response", [])
     _raises(400, f"{hint}; got null", inference_table, None, "request", [])
@@ -361,8 +366,8 @@ def test_v2_malformed_tensors() -> None:
 def test_v2_wrong_number_of_columns_is_400() -> None:
     data = {"inputs": [_tensor("a", [1, 2], "FP32", [1, 2]), _tensor("b", [1], "FP32", [3])]}
     msg = (
-        "4 column names are configured but the tensors in 'inputs' have 2 positional columns and 3 columns in all "
-        "(name either the positional ones, or every column in order)"
+        "4 names are configured in input_columns but the tensors in 'inputs' have 2 positional columns "
+        "and 3 columns in all (name either the positional ones, or every column in order)"
     )
     _raises(400, msg, inference_table, data, "request", ["w", "x", "y", "z"])
 
