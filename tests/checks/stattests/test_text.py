@@ -1,4 +1,4 @@
-"""Text content drift trains its classifier to convergence, and scores as evidently does wherever evidently converges."""
+"""Text drift trains its classifier to convergence and scores as evidently does wherever evidently converges."""
 
 from __future__ import annotations
 
