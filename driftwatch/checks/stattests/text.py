@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from driftwatch.checks.stattests.base import CurrentValues, StatTest
-from driftwatch.checks.stattests.evidently_adapter import current_series, reference_series
+from driftwatch.checks.stattests.evidently_adapter import current_series, random_classifier_percentile, reference_series
 from driftwatch.reference.profile import FeatureProfile
 from driftwatch.types import Kind
 
@@ -51,9 +51,5 @@ class TextDriftStatTest(StatTest):
         auc, y_test = domain_classifier_auc(ref, cur)
         if self.name == "abs_text_content_drift":
             return auc, auc > threshold
-        # The percentile of 1000 seeded random classifiers' AUC on the same labels: a label-only computation,
-        # so evidently's own function is used (looked up per call: it is a pure function of its arguments).
-        from evidently.legacy.utils import data_drift_utils
-
-        percentile = data_drift_utils.roc_auc_random_classifier_percentile(y_test, p_value=1 - threshold)
-        return auc, bool(auc > percentile)
+        # The bootstrap percentile depends on the test labels only, so evidently's own computation is used.
+        return auc, bool(auc > random_classifier_percentile(y_test, 1 - threshold))
