@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from driftwatch.config import Config, load_config
+from driftwatch import __version__
+from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 
 app = typer.Typer(
@@ -30,12 +33,29 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to the YAM
 MonitorOpt = Annotated[str | None, typer.Option("--monitor", "-m", help="Monitor name (default: every monitor).")]
 # Inputs larger than this get a progress bar.
 PROGRESS_ROWS = 100_000
+# Widest a table gets when stdout is not a terminal; far past any real row, it only bounds the measurement.
+MAX_LOG_WIDTH = 100_000
 
 
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"driftwatch {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Watch model inputs drift away from their reference."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -52,35 +72,62 @@ def _load(path: Path) -> Config:
 
 @config_app.command("validate")
 def config_validate(config: ConfigOpt) -> None:
-    """Check a config file; print a summary, or every problem with its YAML path, and exit 2."""
+    """Check a config file and open each reference; print a summary, or every problem, and exit 2."""
     cfg = _load(config)
-    out.print(f"[green]ok[/] {config}: {len(cfg.monitors)} monitor(s), data_dir {cfg.data_dir}", highlight=False)
+    shapes: dict[str, tuple[int, int]] = {}
+    problems = []
+    for m in cfg.monitors:
+        try:
+            shapes[m.name] = _reference_shape(m)
+        except DriftwatchError as exc:  # the message names the file, or says the query failed
+            problems.append(f"monitor '{m.name}': {exc}")
+    status = "[bold red]invalid[/]" if problems else "[green]ok[/]"
+    say = partial(out.print, highlight=False, soft_wrap=True)
+    say(f"{status} {config}: {len(cfg.monitors)} monitor(s), data_dir {cfg.data_dir}")
     for m in cfg.monitors:
         src = m.reference.path or "SQL query"
-        out.print(f"\n[bold]{m.name}[/]  reference: {src}", highlight=False)
+        shape = f"{shapes[m.name][0]} rows, {shapes[m.name][1]} columns" if m.name in shapes else "cannot be read"
+        say(f"\n[bold]{m.name}[/]  reference: {src} ({shape})")
         if not m.features:
-            out.print("  features: every reference column (kinds inferred; see `driftwatch profile`)")
+            say("  features: every reference column (kinds inferred; see `driftwatch profile`)")
         for name, spec in m.features.items():
             kind = spec.kind.value if spec.kind else "inferred"
             method = spec.method or (m.drift.methods.get(spec.kind) if spec.kind else None)
             threshold = f", threshold {spec.threshold}" if spec.threshold is not None else ""
-            out.print(f"  {name}: {kind}, method {method or 'evidently default'}{threshold}", highlight=False)
+            say(f"  {name}: {kind}, method {method or 'evidently default'}{threshold}")
         if m.ignore:
-            out.print(f"  ignored: {', '.join(m.ignore)}", highlight=False)
+            say(f"  ignored: {', '.join(m.ignore)}")
+    if problems:
+        for problem in problems:
+            err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def _reference_shape(monitor: MonitorConfig) -> tuple[int, int]:
+    """Rows and columns of a monitor's reference, read the way its profile reads it."""
+    from driftwatch.reference import readers
+
+    ref = monitor.reference
+    if ref.path is not None:
+        table = readers.concat(readers.read_file(f, ref.format) for f in readers.resolve_files(ref.path))
+    else:
+        assert ref.query is not None and ref.url is not None
+        table = readers.read_sql(ref.url, ref.query)
+    return table.num_rows, table.num_columns
 
 
 @app.command()
 def profile(config: ConfigOpt, monitor: MonitorOpt = None) -> None:
     """Build (or load) each reference profile and print its schema: kind, why, missing share, range."""
-    from driftwatch.reference.profile import load_profile
+    from driftwatch.monitor import Monitor, load_monitor
 
     cfg = _load(config)
     try:
-        monitors = [cfg.monitor(monitor)] if monitor else cfg.monitors
+        monitors = [load_monitor(cfg, monitor)] if monitor else [Monitor(m, cfg.data_dir) for m in cfg.monitors]
         for m in monitors:
             with err.status(f"profiling {m.name} reference"):
-                prof = load_profile(m, cfg.data_dir)
-            out.print(_schema_table(prof))
+                prof = m.profile
+            _print_table(_schema_table(prof))
     except (DriftwatchError, KeyError) as exc:
         raise _fail(str(exc)) from None
 
@@ -111,22 +158,22 @@ def _schema_table(prof) -> Table:
 def check(
     config: ConfigOpt,
     current: Annotated[Path, typer.Option("--current", help="Current data: file, folder or glob.")],
-    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor to check.")],
+    monitor: Annotated[
+        str | None, typer.Option("--monitor", "-m", help="Monitor to check (may be left out with one monitor).")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.TABLE,
     fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 on dataset drift.")] = False,
 ) -> None:
     """Compare a batch of current data with a monitor's reference; exit 1 on drift with --fail-on-drift."""
     from driftwatch.checks import render
-    from driftwatch.checks.engine import run_check
-    from driftwatch.reference import readers
-    from driftwatch.reference.profile import load_profile
+    from driftwatch.monitor import as_table, load_monitor
 
     cfg = _load(config)
     try:
-        m = cfg.monitor(monitor)
+        m = load_monitor(cfg, monitor)
         with err.status("reading current data and reference profile"):
-            table = readers.read_path(current)
-            prof = load_profile(m, cfg.data_dir)
+            table = as_table(current)
+            prof = m.profile
         if table.num_rows > PROGRESS_ROWS and err.is_terminal:
             with Progress(
                 SpinnerColumn(),
@@ -137,19 +184,29 @@ def check(
                 transient=True,
             ) as progress:
                 task = progress.add_task("comparing features", total=len(prof.features))
-                result = run_check(prof, table, m.drift, on_feature=lambda _: progress.advance(task))
+                result = m.check(table, on_feature=lambda _: progress.advance(task))
         else:
-            result = run_check(prof, table, m.drift)
+            result = m.check(table)
     except (DriftwatchError, KeyError) as exc:
         raise _fail(str(exc)) from None
     if fmt == OutputFormat.JSON:
-        sys.stdout.write(json.dumps(render.to_dict(result), indent=2) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     elif fmt == OutputFormat.MARKDOWN:
         sys.stdout.write(render.to_markdown(result))
     else:
-        out.print(render.to_table(result))
+        _print_table(render.to_table(result))
     if fail_on_drift and result.dataset_drift:
         raise typer.Exit(1)
+
+
+def _print_table(table: Table) -> None:
+    """Print a table; off a terminal (CI logs) at its natural width, so no name or method is cut or wrapped."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    width = Measurement.get(out, out.options.update_width(MAX_LOG_WIDTH), table).maximum
+    # Console.print never exceeds the console's own width (80 off a terminal), so print through a wider one.
+    Console(file=out.file, width=max(width, out.width)).print(table)
 
 
 def main() -> None:

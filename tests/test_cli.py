@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import EXAMPLES
+
+import driftwatch
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -77,6 +80,51 @@ def test_markdown_output(example_config: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("### 🔴 driftwatch: triage: DATASET DRIFT")
     assert "| `temperature_c` | numeric | wasserstein |" in proc.stdout
+    assert "| `predicted_urgency` (prediction) | categorical | jensenshannon |" in proc.stdout
+
+
+def test_piped_table_keeps_full_names_and_methods(example_config: Path) -> None:
+    """Off a terminal (a CI log), each feature is one line with its whole name and method, whatever COLUMNS says."""
+    env = {**os.environ, "COLUMNS": "60"}
+    # The one monitor is used without --monitor.
+    args = ["check", "-c", str(example_config), "--current", str(EXAMPLES / "batch_drifted.csv")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftwatch", *args], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "triage: DATASET DRIFT: 8 of 10 features drifted (80%, threshold 50%) on 1000 rows" in lines[0]
+    expected = {
+        "symptoms": "abs_text_content_drift",
+        "predicted_urgency (prediction)": "jensenshannon",
+        "temperature_c": "wasserstein",
+        "arrival_mode": "jensenshannon",
+    }
+    for name, method in expected.items():
+        (row,) = [line for line in lines if f" {name} " in line]
+        assert f" {method} " in row
+        assert "…" not in row
+    (temperature,) = [line for line in lines if " temperature_c " in line]
+    assert "missing 25.3% (ref 0.0%), out of range 12.0%" in temperature
+    assert "…" not in proc.stdout
+
+
+def test_version() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"driftwatch {driftwatch.__version__}"
+
+
+def test_monitor_is_required_only_with_several(example_config: Path, tmp_path: Path) -> None:
+    text = example_config.read_text()
+    two = tmp_path / "two.yaml"
+    two.write_text(text + text[text.index("  - name: triage") :].replace("name: triage", "name: triage-eu", 1))
+    proc = run("check", "-c", str(two), "--current", str(EXAMPLES / "batch_clean.csv"))
+    assert proc.returncode == 2
+    assert "defines 2 monitors; name one of: triage, triage-eu" in proc.stderr
+    proc = run("check", "-c", str(two), "-m", "triage-eu", "--current", str(EXAMPLES / "batch_clean.csv"))
+    assert proc.returncode == 0, proc.stderr
+    assert "triage-eu: no dataset drift" in proc.stdout
 
 
 def test_usage_and_data_errors_exit_2(example_config: Path, tmp_path: Path) -> None:
@@ -100,11 +148,28 @@ def test_config_validate(example_config: Path, tmp_path: Path) -> None:
     proc = run("config", "validate", "-c", str(example_config))
     assert proc.returncode == 0
     assert "triage" in proc.stdout and "patient_age: numeric" in proc.stdout
+    assert f"reference: {EXAMPLES / 'reference.csv'} (5000 rows, 10 columns)" in proc.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("monitors:\n  - name: m\n    reference: {path: r.csv}\n    features:\n      age: {method: kss}\n")
     proc = run("config", "validate", "-c", str(bad))
     assert proc.returncode == 2
     assert "monitors[0].features.age.method: unknown stat test 'kss' (valid: anderson, chisquare," in proc.stderr
+
+
+def test_config_validate_opens_each_reference(example_config: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(example_config.read_text().replace("reference.csv", "gone.csv"))
+    proc = run("config", "validate", "-c", str(missing))
+    assert proc.returncode == 2
+    assert f"monitor 'triage': {EXAMPLES / 'gone.csv'}: no such file or folder" in proc.stderr
+    assert proc.stdout.startswith("invalid ")
+    garbled = tmp_path / "ref.parquet"
+    garbled.write_bytes(b"PAR1 not really")
+    unreadable = tmp_path / "unreadable.yaml"
+    unreadable.write_text(example_config.read_text().replace(str(EXAMPLES / "reference.csv"), str(garbled)))
+    proc = run("config", "validate", "-c", str(unreadable))
+    assert proc.returncode == 2
+    assert f"monitor 'triage': {garbled}: cannot read as parquet" in proc.stderr
 
 
 def test_profile_prints_schema(example_config: Path) -> None:

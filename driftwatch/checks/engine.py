@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -75,6 +76,12 @@ class CheckResult:
     started_at: float
     duration_seconds: float
     features: list[FeatureResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON form, exactly what `driftwatch check --format json` prints."""
+        from driftwatch.checks.render import to_dict
+
+        return to_dict(self)
 
 
 def run_check(

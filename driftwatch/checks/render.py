@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from driftwatch.checks.engine import CheckResult, FeatureResult
 from driftwatch.types import Status
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
 JSON_SCHEMA_VERSION = 1
@@ -116,6 +117,14 @@ def _quality_notes(f: FeatureResult) -> str:
     return ", ".join(notes)
 
 
+PREDICTION_MARK = " (prediction)"
+
+
+def display_name(f: FeatureResult) -> str:
+    """The feature's name, marked when the column is a model prediction rather than an input."""
+    return f.name + PREDICTION_MARK if f.prediction else f.name
+
+
 def summary_line(result: CheckResult) -> str:
     """One sentence with the dataset verdict."""
     if result.status == Status.INSUFFICIENT_DATA:
@@ -129,17 +138,20 @@ def summary_line(result: CheckResult) -> str:
 
 def to_table(result: CheckResult) -> Table:
     """A rich table sorted by severity."""
+    from rich.table import Table
+
     table = Table(title=summary_line(result), title_justify="left")
     for col in ("feature", "kind", "method", "score", "threshold", "drifted", "status", "quality"):
         table.add_column(col, justify="right" if col in {"score", "threshold"} else "left")
     for f in by_severity(result.features):
         drifted = "[bold red]yes[/]" if f.drifted else "no"
-        name = f"{f.name} (prediction)" if f.prediction else f.name
         score = _fmt(f.score)
         if f.adjusted_p_value is not None:
             score += f" (adj {_fmt(f.adjusted_p_value)})"
         status = f.status.value + (f": {f.message}" if f.message and f.status != "ok" else "")
-        table.add_row(name, f.kind.value, f.method or "-", score, _fmt(f.threshold), drifted, status, _quality_notes(f))
+        table.add_row(
+            display_name(f), f.kind.value, f.method or "-", score, _fmt(f.threshold), drifted, status, _quality_notes(f)
+        )
     return table
 
 
@@ -155,8 +167,9 @@ def to_markdown(result: CheckResult) -> str:
         "|---|---|---|---:|---:|---|---|---|",
     ]
     for f in by_severity(result.features):
+        mark = PREDICTION_MARK if f.prediction else ""
         lines.append(
-            f"| `{f.name}` | {f.kind.value} | {f.method or '-'} | {_fmt(f.score)} | {_fmt(f.threshold)} | "
+            f"| `{f.name}`{mark} | {f.kind.value} | {f.method or '-'} | {_fmt(f.score)} | {_fmt(f.threshold)} | "
             f"{'**yes**' if f.drifted else 'no'} | {f.status.value} | {_quality_notes(f) or '-'} |"
         )
     return "\n".join(lines) + "\n"

@@ -46,14 +46,14 @@ def ingest_new_files(
         try:
             table = readers.read_file(path, settings.format)
         except DataError as exc:
-            log.error("monitor=%s file %s cannot be read and is skipped: %s", monitor, path, exc)
+            log.error("unreadable file skipped", extra={"monitor": monitor, "path": str(path), "error": str(exc)})
             store.mark_file(monitor, path, st.st_size, st.st_mtime_ns, 0)
             reject("unreadable_file", 1)
             continue
         source = json.dumps({"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
         accepted = ingest(table, source)
         store.mark_file(monitor, path, st.st_size, st.st_mtime_ns, accepted)
-        log.info("monitor=%s ingested %d rows from %s", monitor, accepted, path)
+        log.info("file ingested", extra={"monitor": monitor, "rows": accepted, "path": str(path)})
         done += 1
     return done
 

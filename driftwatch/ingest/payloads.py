@@ -122,9 +122,30 @@ def parse_rows(body: bytes, content_type: str) -> ParsedRows:
     return _parse_arrow(body)
 
 
+def loads_json(data: bytes) -> Any:
+    """Parse JSON with orjson; NaN becomes None (missing) and Infinity stays infinite, as Python's json writes them.
+
+    orjson rejects those tokens, so only a document it rejects that contains one goes through the slower stdlib
+    parser; valid JSON never pays for the check.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if b"NaN" not in data and b"Infinity" not in data:
+            raise
+        try:
+            return json.loads(data, parse_constant=_NON_FINITE.__getitem__)
+        except ValueError:
+            raise exc from None
+
+
+# json.dumps(float("nan")) is NaN: a value that is not there. The infinities are real (out-of-range) readings.
+_NON_FINITE = {"NaN": None, "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
 def _parse_json(body: bytes) -> ParsedRows:
     try:
-        value = orjson.loads(body)
+        value = loads_json(body)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"malformed JSON: {exc}") from exc
     if isinstance(value, dict) and isinstance(value.get("rows"), list):
@@ -151,7 +172,7 @@ def _parse_ndjson(body: bytes) -> ParsedRows:
         if not line.strip(_BLANK):
             continue
         try:
-            items.append(orjson.loads(line))
+            items.append(loads_json(line))
         except orjson.JSONDecodeError as exc:
             malformed_count += 1
             if len(malformed) < MAX_ROW_ERRORS:

@@ -95,10 +95,8 @@ class LiveMonitor:
             self._roll(now)
         if restored or self.spool.torn_records:
             log.info(
-                "monitor=%s restored %d rows from the spool (%d torn records dropped)",
-                self.name,
-                restored,
-                self.spool.torn_records,
+                "rows restored from the spool",
+                extra={"monitor": self.name, "rows": restored, "torn_records": self.spool.torn_records},
             )
         return sources
 

@@ -85,7 +85,7 @@ class Spool:
             try:
                 reader = ipc.open_stream(pa.memory_map(str(seg.path)))
             except (pa.ArrowInvalid, OSError) as exc:
-                log.warning("spool segment %s unreadable, skipped: %s", seg.path.name, exc)
+                log.warning("unreadable spool segment skipped", extra={"segment": seg.path.name, "error": str(exc)})
                 self.torn_records += 1
                 continue
             while True:
@@ -94,7 +94,7 @@ class Spool:
                 except StopIteration:
                     break
                 except (pa.ArrowInvalid, OSError) as exc:
-                    log.warning("spool segment %s ends in a torn record, dropped: %s", seg.path.name, exc)
+                    log.warning("torn spool record dropped", extra={"segment": seg.path.name, "error": str(exc)})
                     self.torn_records += 1
                     break
                 meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}

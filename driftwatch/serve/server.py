@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import signal
 import sys
 import time
@@ -17,13 +19,56 @@ from driftwatch.config import Config
 from driftwatch.serve.daemon import Daemon
 from driftwatch.serve.routes import create_app
 
+log = logging.getLogger(__name__)
 LogFormat = Literal["text", "json"]
 # How long a running check may take to finish at shutdown.
 SHUTDOWN_TIMEOUT = 30.0
 
 
+# Attributes every LogRecord has; any other attribute came in through `extra=` and is a field of the event.
+_RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn passes a coloured copy of its message as an extra; it is not a field.
+_NOT_FIELDS = frozenset({"color_message"})
+# TRANSITIONAL: serve/daemon.py still writes "monitor=x check=7" into message text; until its calls pass
+# `extra=`, fields of a record without extras are read from its message. Remove once no message needs it.
+_KEY_VALUE = re.compile(r"(?<!\S)([A-Za-z_][A-Za-z0-9_]*)=(\S+)")
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields of a log record: what its call passed as `extra=`."""
+    return {
+        k: v
+        for k, v in record.__dict__.items()
+        if k not in _RECORD_ATTRS and k not in _NOT_FIELDS and not k.startswith("_")
+    }
+
+
+def _message_fields(message: str) -> dict[str, Any]:
+    """TRANSITIONAL: key=value pairs of a message text; numbers and booleans typed as JSON types them."""
+    fields: dict[str, Any] = {}
+    for key, raw in _KEY_VALUE.findall(message):
+        try:
+            value = _PY_BOOLS[raw] if raw in _PY_BOOLS else json.loads(raw)
+        except ValueError:
+            value = raw
+        fields[key] = value if _is_scalar_number(value) or isinstance(value, bool) else raw
+    return fields
+
+
+_PY_BOOLS = {"True": True, "False": False}
+
+
+def _is_scalar_number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _json_value(value: Any) -> Any:
+    # NaN and infinities are not JSON numbers; a log line must stay parseable.
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log shippers."""
+    """One JSON object per line, for log shippers; each extra field is a key with its own JSON type."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -32,23 +77,38 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        # "monitor=x check=7 ..." fields become keys too, so shippers can filter on them.
-        for part in doc["message"].split():
-            key, sep, value = part.partition("=")
-            if sep and key.isidentifier() and key not in doc:
-                doc[key] = value
+        fields = record_fields(record) or _message_fields(doc["message"])
+        for key, value in fields.items():
+            doc.setdefault(key, _json_value(value))
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc)
+        return json.dumps(doc, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """A line per event for people: the message, then each extra field as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        pairs = " ".join(f"{k}={_text_value(v)}" for k, v in record_fields(record).items())
+        return f"{line} {pairs}" if pairs else line
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    # Quoted when a space or quote would make the pair ambiguous to read back.
+    return json.dumps(text) if not text or any(c.isspace() or c in '"=' for c in text) else text
 
 
 def setup_logging(fmt: LogFormat, level: str = "INFO") -> None:
-    """Send driftwatch's and uvicorn's logs to stderr, one line per event."""
+    """Send driftwatch's, uvicorn's and Python's warnings to stderr, one line per event."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -58,6 +118,8 @@ def setup_logging(fmt: LogFormat, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Warnings from libraries (pandas, scikit-learn, ...) become log events in the same format.
+    logging.captureWarnings(True)
 
 
 class _Server(uvicorn.Server):
@@ -69,7 +131,7 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.daemon.draining:
-            logging.getLogger(__name__).info("received %s: stopping intake and shutting down", signal.Signals(sig).name)
+            log.info("received signal: stopping intake and shutting down", extra={"signal": signal.Signals(sig).name})
         self.daemon.draining = True
         super().handle_exit(sig, frame)
         # uvicorn re-raises a captured signal after shutdown; a drained, flushed daemon exits 0 instead.
@@ -89,7 +151,7 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
         finally:
             t0 = time.monotonic()
             daemon.stop(timeout=SHUTDOWN_TIMEOUT)
-            logging.getLogger(__name__).info("shutdown finished in %.1fs", time.monotonic() - t0)
+            log.info("shutdown finished", extra={"seconds": round(time.monotonic() - t0, 3)})
 
     app = create_app(daemon)
     app.router.lifespan_context = lifespan

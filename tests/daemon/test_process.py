@@ -37,7 +37,12 @@ def test_json_logs_carry_monitor_and_check_ids(tmp_path: Path) -> None:
         assert proc.stop() == 0
     events = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
     assert events, proc.log()
-    checks = [e for e in events if e.get("check") == str(check_id)]
+    checks = [e for e in events if e.get("check") == check_id]
     assert len(checks) == 1
     assert checks[0]["monitor"] == "triage" and checks[0]["trigger"] == "manual" and checks[0]["level"] == "info"
+    assert checks[0]["rows"] == 200 and checks[0]["dataset_drift"] is False
     assert any("spools flushed" in e["message"] for e in events)
+    (signalled,) = [e for e in events if e["message"] == "received signal: stopping intake and shutting down"]
+    assert signalled["signal"] == "SIGTERM"
+    (finished,) = [e for e in events if e["message"] == "shutdown finished"]
+    assert isinstance(finished["seconds"], float) and 0 <= finished["seconds"] < 30

@@ -24,9 +24,12 @@ def get_stat_test(name: str, *, fast: bool = True) -> StatTest:
     """The stat test called `name`; `fast=False` forces evidently's own implementation."""
     spec = lookup(name)
     from driftwatch.checks.stattests.fast import FAST_TESTS, FastStatTest
+    from driftwatch.checks.stattests.text import TEXT_TESTS, TextDriftStatTest
 
     if fast and name in FAST_TESTS:
         return FastStatTest(spec)
+    if fast and name in TEXT_TESTS:
+        return TextDriftStatTest(spec)
     from driftwatch.checks.stattests.evidently_adapter import EvidentlyStatTest
 
     return EvidentlyStatTest(spec)

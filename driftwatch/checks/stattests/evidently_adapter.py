@@ -32,6 +32,14 @@ def registered_tests() -> dict[str, dict[str, float]]:
     }
 
 
+def random_classifier_percentile(labels: np.ndarray, p_value: float) -> float:
+    """evidently's 1 - p_value percentile of 1000 seeded random classifiers' ROC AUC on these labels."""
+    # Looked up per call, not bound at import: it is a pure function of its arguments and may be memoized.
+    from evidently.legacy.utils import data_drift_utils
+
+    return float(data_drift_utils.roc_auc_random_classifier_percentile(labels, p_value=p_value))
+
+
 def column_type(kind: Kind) -> Any:
     """evidently's ColumnType for a driftwatch kind."""
     _, ColumnType = _evidently()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from driftwatch.checks.engine import CheckResult, FeatureResult, run_check
 from driftwatch.config import DriftSettings, MonitorConfig
@@ -96,3 +98,19 @@ def report_scores(
         for m in snap.dict()["metrics"]
         if "column" in m["config"]
     }
+
+
+@contextmanager
+def converging_text_classifier() -> Iterator[None]:
+    """evidently's text drift with only its classifier's epoch limit raised to the engine's (50 -> MAX_ITER)."""
+    from evidently.legacy.utils import data_drift_utils
+    from sklearn.linear_model import SGDClassifier
+
+    from driftwatch.checks.stattests.text import MAX_ITER
+
+    def sgd(**params: Any) -> SGDClassifier:
+        return SGDClassifier(**{**params, "max_iter": MAX_ITER})
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(data_drift_utils, "SGDClassifier", sgd)
+        yield

@@ -1,0 +1,32 @@
+"""NaN and Infinity, as Python's json.dumps writes them, in JSON and NDJSON bodies."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from driftwatch.ingest.payloads import PayloadError, loads_json, parse_rows
+
+
+def test_loads_json_reads_nan_as_missing_and_keeps_infinities() -> None:
+    assert loads_json(b"[1, 2]") == [1, 2]
+    value = loads_json(json.dumps({"a": float("nan"), "b": float("inf"), "c": -math.inf, "d": "NaN"}).encode())
+    assert value == {"a": None, "b": math.inf, "c": -math.inf, "d": "NaN"}
+
+
+def test_ndjson_lines_read_one_by_one_accept_nan() -> None:
+    # The second line's "hr" is a string, so Arrow's reader gives up and each line is parsed on its own.
+    body = b'{"hr": NaN, "t": Infinity}\n{"hr": "high", "t": 1.5}\n{"hr": 80, "t": -Infinity}\n'
+    parsed = parse_rows(body, "application/x-ndjson")
+    assert parsed.rejected == 0
+    assert parsed.table.column("t").to_pylist() == [math.inf, 1.5, -math.inf]
+    assert parsed.table.column("hr").to_pylist() == [None, "high", "80"]
+
+
+@pytest.mark.parametrize("body", [b'[{"a": NaN,}]', b'[{"a": nan}]', b'{"a": Infinit}'])
+def test_malformed_json_with_such_tokens_is_still_rejected(body: bytes) -> None:
+    with pytest.raises(PayloadError, match=r"^malformed JSON: ") as info:
+        parse_rows(body, "application/json")
+    assert info.value.status == 400
