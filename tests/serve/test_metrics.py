@@ -15,7 +15,7 @@ from driftwatch.config import parse_config
 from driftwatch.serve.daemon import Daemon
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "examples" / "triage" / "reference.csv"
 FEATURES = (
     "{patient_age: numeric, heart_rate: numeric, temperature_c: numeric, pain_score: {kind: numeric, method: ks},"
