@@ -173,7 +173,7 @@ FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
     ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
 )
-# Statuses that carry a verdict without a test: drifted is exported for them, with no method label.
+# Statuses that carry a verdict without a test: drifted is exported for them, with method="none".
 _VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
 OPENMETRICS = "application/openmetrics-text"
 
@@ -236,7 +236,7 @@ def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> 
             if q.out_of_range_rate is not None:
                 out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
         if f.status in _VERDICT_WITHOUT_TEST:
-            drifted.append(f"{{{key}}} {floatToGoString(float(f.drifted))}")
+            drifted.append(f'{{{key},method="none"}} {floatToGoString(float(f.drifted))}')
         if f.status != Status.OK or f.score is None or f.method is None:
             continue  # no test ran: no fake score
         labels = f'{{{key},method="{_escape(f.method)}"}}'
