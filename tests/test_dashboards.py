@@ -148,7 +148,8 @@ def test_monitor_dashboard_variables() -> None:
     variables = _variables(_load("driftwatch-monitor"))
     assert variables["monitor"]["query"] == "label_values(driftwatch_window_rows, monitor)"
     feature = variables["feature"]
-    assert feature["query"] == 'label_values(driftwatch_feature_drift_score{monitor="$monitor"}, feature)'
+    # Every exported feature has a status series, a feature whose column vanished (no score) included.
+    assert feature["query"] == 'label_values(driftwatch_feature_status{monitor="$monitor"}, feature)'
     assert feature["multi"] is True
     assert feature["includeAll"] is True
 
@@ -188,7 +189,7 @@ def test_promql_expressions_cover_targets_and_variables() -> None:
     assert all(isinstance(e, str) and e for e in exprs)
     assert len(exprs) == len(set(exprs))
     # Variable queries come first, label_values(...) unwrapped to its selector.
-    assert exprs[:2] == ["driftwatch_window_rows", 'driftwatch_feature_drift_score{monitor="triage"}']
+    assert exprs[:2] == ["driftwatch_window_rows", 'driftwatch_feature_status{monitor="triage"}']
     targets = {t["expr"] for p in _panels(dashboard) for t in p["targets"]}
     assert len(exprs) == 2 + len(targets)
     for expr in exprs:

@@ -127,13 +127,13 @@ def monitor_variable() -> dashboard_b.QueryVariable:
 
 
 def feature_variable() -> dashboard_b.QueryVariable:
-    # "All" is `.+` rather than the list of every value: monitors export up to 100 features, and features
-    # whose test did not run (no score) are still matched by the per-feature quality panels.
+    # Listed from the status series, which every exported feature has whatever its outcome: a feature whose
+    # column vanished has no score but is still picked. "All" is `.+`: monitors export up to 100 features.
     return (
         dashboard_b.QueryVariable("feature")
         .label("Feature")
         .datasource(DATASOURCE)
-        .query('label_values(driftwatch_feature_drift_score{monitor="$monitor"}, feature)')
+        .query('label_values(driftwatch_feature_status{monitor="$monitor"}, feature)')
         .refresh(dashboard_m.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dashboard_m.VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
         .multi(True)

@@ -168,7 +168,8 @@ def _feature_table() -> c.PanelBuilder:
         c.table(
             "Features in the latest check",
             "The latest check's test per feature, most severe first. `method` is the stat test; a feature drifted "
-            "without a score (method `none`) has a missing column or no usable values. " + c.CHECK_DETAIL_HELP,
+            "without a score (method `none`) has a missing column or no usable values (see Feature status). "
+            + c.CHECK_DETAIL_HELP,
             queries,
             transformations=[
                 fields.merge(),
@@ -226,7 +227,24 @@ def _feature_panels() -> list[c.PanelBuilder]:
             legend_table=True,
         ).override_by_query("B", threshold_lines),
         _feature_table(),
+        _status_table(),
     ]
+
+
+def _status_table() -> c.PanelBuilder:
+    return c.table(
+        "Feature status",
+        "Every exported feature and its outcome in the latest check: `ok` (the test ran), `missing_column`, "
+        "`no_valid_values` (both count as drift), `insufficient_data`, `no_reference_values` or `error` "
+        "(docs/metrics.md). " + c.CHECK_DETAIL_HELP,
+        [Query(f"max by (feature, status) (driftwatch_feature_status{{{MONITOR_FEATURE}}})", table=True)],
+        transformations=[
+            fields.organize(exclude=["Time", "Value"], rename={"feature": "Feature", "status": "Status"}),
+            fields.sort_by("Feature", desc=False),
+        ],
+        height=8,
+        links=c.series_links(c.MONITOR_VARIABLE, point=False),
+    )
 
 
 def _quality_panels() -> list[c.PanelBuilder]:

@@ -6,14 +6,21 @@ import math
 import platform
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
-from driftwatch.checks.engine import FeatureResult
+from driftwatch.checks.engine import FeatureQuality, FeatureResult
 from driftwatch.checks.render import severity
 from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
@@ -24,10 +31,13 @@ CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 6
 
 
 def create_registry(daemon: Daemon) -> CollectorRegistry:
-    """A registry holding the daemon's collector and its check-duration histogram (wired into the daemon)."""
+    """The daemon's registry: its collector, the check-duration histogram (wired into the daemon), process and GC."""
     # `_created` series double the histogram's series and Prometheus does not use them in the text format.
     disable_created_metrics()
     registry = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     histogram = Histogram(
         "driftwatch_check_duration_seconds",
         "How long checks took.",
@@ -149,20 +159,24 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     yield from (interval, last, success, checks, events, pending, spool)
 
 
-# Per-feature families: (name, help, labels). They are most of a scrape (7 series per feature), so they are
+# Per-feature families: (name, help). They are most of a scrape (about 7 series per feature), so they are
 # rendered to exposition lines once per check and cached instead of going through prometheus_client each time.
-_TEST = ("monitor", "feature", "method")
-_QUALITY = ("monitor", "feature")
 FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("driftwatch_feature_status", "1 for every exported feature; label status is its outcome in the latest check."),
     ("driftwatch_feature_drift_score", "The stat test's score (p-value or distance)."),
     ("driftwatch_feature_p_value", "The p-value, for tests that have one."),
     ("driftwatch_feature_drift_threshold", "The threshold the score is compared with."),
-    ("driftwatch_feature_drifted", "1 when the feature drifted in the latest check."),
+    (
+        "driftwatch_feature_drifted",
+        "1 when the feature drifted in the latest check (statuses ok, missing_column, no_valid_values).",
+    ),
     ("driftwatch_feature_missing_ratio", "Share of rows where the feature is missing."),
     ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
     ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
     ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
 )
+# Statuses that carry a verdict without a test: drifted is exported for them, with method="none".
+_VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
 OPENMETRICS = "application/openmetrics-text"
 
 
@@ -207,22 +221,26 @@ def _escape(value: str) -> str:
 def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> tuple[list[str], int]:
     """One chunk of lines per feature family for one monitor's check; most severe features first."""
     lines: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
-    score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
+    status, score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
     ranked = sorted(features, key=lambda f: (not f.drifted, -severity(f), f.name))
     m = _escape(monitor)
     for f in ranked[:limit]:
         q = f.quality
         key = f'monitor="{m}",feature="{_escape(f.name)}"'
-        missing.append(f"{{{key}}} {floatToGoString(q.missing_rate)}")
-        type_errors.append(f"{{{key}}} {floatToGoString(q.type_error_rate)}")
-        if q.unseen_category_rate is not None:
-            unseen.append(f"{{{key}}} {floatToGoString(q.unseen_category_rate)}")
-        if q.out_of_range_rate is not None:
-            out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
-        if f.status in (Status.MISSING_COLUMN, Status.NO_VALID_VALUES):
-            drifted.append(f'{{{key},method="{_escape(f.method or "none")}"}} 1.0')
+        status.append(f'{{{key},status="{f.status.value}"}} 1.0')
+        # A ratio is exported only over a non-empty population: no 0 of 0.
+        if q.rows > 0:
+            missing.append(f"{{{key}}} {floatToGoString(q.missing_rate)}")
+            type_errors.append(f"{{{key}}} {floatToGoString(q.type_error_rate)}")
+        if f.status != Status.MISSING_COLUMN and _present(q) > 0:
+            if q.unseen_category_rate is not None:
+                unseen.append(f"{{{key}}} {floatToGoString(q.unseen_category_rate)}")
+            if q.out_of_range_rate is not None:
+                out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
+        if f.status in _VERDICT_WITHOUT_TEST:
+            drifted.append(f'{{{key},method="none"}} {floatToGoString(float(f.drifted))}')
         if f.status != Status.OK or f.score is None or f.method is None:
-            continue  # no test ran: no fake zero
+            continue  # no test ran: no fake score
         labels = f'{{{key},method="{_escape(f.method)}"}}'
         if math.isfinite(f.score):
             score.append(f"{labels} {floatToGoString(f.score)}")
@@ -237,6 +255,12 @@ def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> 
         for (family, _), family_lines in zip(FEATURE_FAMILIES, lines, strict=True)
     ]
     return chunks, max(0, len(ranked) - limit)
+
+
+def _present(q: FeatureQuality) -> int:
+    """Rows where the feature has a value of its kind: the population of the unseen and out-of-range ratios."""
+    # The rates are exact count/rows quotients, so rounding recovers the counts.
+    return q.rows - round(q.missing_rate * q.rows) - round(q.type_error_rate * q.rows)
 
 
 def exposition(registry: CollectorRegistry, features: FeatureLines, accept: str | None) -> tuple[bytes, str]:

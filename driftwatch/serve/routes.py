@@ -8,48 +8,49 @@ import math
 from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__
 from driftwatch.checks import render
-from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
+from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
-from driftwatch.serve.daemon import CheckRun, Daemon, MonitorUnavailableError
+from driftwatch.serve import schemas
+from driftwatch.serve.daemon import CheckRun, Daemon
+from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
-from driftwatch.storage import CheckRecord, StorageError
+from driftwatch.serve.problems import ApiError, error_response, install
+from driftwatch.serve.schemas import errors
+from driftwatch.storage import CheckRecord
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
 SMALL_EVENT_BYTES = 64 * 1024
-
-
-class ApiError(Exception):
-    """An error with its HTTP status; mapped to a JSON body in one place."""
-
-    def __init__(self, status: int, message: str, **extra: Any):
-        self.status = status
-        self.message = message
-        self.extra = extra
-        super().__init__(message)
+# Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
+MAX_ID = 2**63 - 1
+MonitorName = Annotated[str, Path(description="A monitor of the configuration.")]
 
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The daemon's HTTP API (OpenAPI at /openapi.json)."""
-    app = FastAPI(title="driftwatch", version=__version__, description="Drift and OOD monitoring for model inputs.")
+    # /docs with Swagger UI's assets served by the daemon itself: it renders without internet access.
+    app = FastAPIOffline(
+        title="driftwatch",
+        version=__version__,
+        description='Drift and OOD monitoring for model inputs. Every error is `{"error": ...}` (ErrorBody).',
+        redoc_url=None,
+        static_url="/docs-static",
+        favicon_url="/docs-static/favicon.png",
+    )
     settings = daemon.config.ingest
     app.state.daemon = daemon
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
-
-    @app.exception_handler(DriftwatchError)
-    async def _dw_error(_: Request, exc: DriftwatchError) -> JSONResponse:
-        status = _status_for(exc)
-        return JSONResponse({"error": str(exc)}, status_code=status)
+    registry = create_registry(daemon)
+    features = FeatureLines(daemon)
+    install(app)
+    app.add_middleware(HttpMetrics, registry=registry)
 
     def _authorize(authorization: str | None) -> None:
         token = settings.token
@@ -76,9 +77,16 @@ def create_app(daemon: Daemon) -> FastAPI:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    @app.post("/v1/monitors/{monitor}/rows", status_code=202, tags=["ingest"])
+    @app.post(
+        "/v1/monitors/{monitor}/rows",
+        status_code=202,
+        tags=["ingest"],
+        response_model=schemas.RowsAccepted,
+        responses=errors(400, 401, 404, 413, 415, 422, 500, 503),
+        openapi_extra={"requestBody": schemas.ROWS_REQUEST_BODY},
+    )
     async def post_rows(
-        monitor: str,
+        monitor: MonitorName,
         request: Request,
         content_type: Annotated[str, Header()] = "application/json",
         content_encoding: Annotated[str | None, Header()] = None,
@@ -106,7 +114,14 @@ def create_app(daemon: Daemon) -> FastAPI:
 
         return await run_in_threadpool(work)
 
-    @app.post("/v1/cloudevents", status_code=202, tags=["ingest"], response_model=None)
+    @app.post(
+        "/v1/cloudevents",
+        status_code=202,
+        tags=["ingest"],
+        response_model=None,
+        responses={202: {"model": schemas.CloudEventAccepted}, **errors(400, 401, 404, 413, 415, 422, 500, 503)},
+        openapi_extra={"requestBody": schemas.CLOUDEVENT_BODY},
+    )
     async def post_cloudevent(request: Request) -> Response:
         """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
         _authorize(request.headers.get("authorization"))
@@ -148,29 +163,44 @@ def create_app(daemon: Daemon) -> FastAPI:
             return work()
         return await run_in_threadpool(work)
 
-    @app.post("/v1/monitors/{monitor}/checks", tags=["checks"])
-    async def post_check(monitor: str) -> dict[str, Any]:
+    @app.post(
+        "/v1/monitors/{monitor}/checks",
+        tags=["checks"],
+        response_model=schemas.CheckRunOut,
+        responses=errors(404, 422, 500, 503),
+    )
+    async def post_check(monitor: MonitorName) -> dict[str, Any]:
         """Run a check of the open window now and return it."""
         run = await run_in_threadpool(daemon.check_now, monitor, "manual")
         return _run_dict(run)
 
-    @app.get("/v1/monitors", tags=["monitors"])
+    @app.get("/v1/monitors", tags=["monitors"], response_model=schemas.MonitorList, responses=errors(500))
     async def get_monitors() -> dict[str, Any]:
         """Every monitor with its live window and latest check."""
         return {"monitors": [_monitor_dict(daemon, name) for name in daemon.monitors]}
 
-    @app.get("/v1/monitors/{monitor}", tags=["monitors"])
-    async def get_monitor(monitor: str) -> dict[str, Any]:
+    @app.get(
+        "/v1/monitors/{monitor}",
+        tags=["monitors"],
+        response_model=schemas.MonitorOut,
+        responses=errors(404, 422, 500),
+    )
+    async def get_monitor(monitor: MonitorName) -> dict[str, Any]:
         """One monitor: reference, window, ingestion counters and latest check."""
         if monitor not in daemon.monitors:
             raise UnknownMonitorError(monitor, list(daemon.monitors))
         return _monitor_dict(daemon, monitor)
 
-    @app.get("/v1/monitors/{monitor}/checks", tags=["checks"])
+    @app.get(
+        "/v1/monitors/{monitor}/checks",
+        tags=["checks"],
+        response_model=schemas.CheckList,
+        responses=errors(404, 422, 500, 503),
+    )
     async def get_checks(
-        monitor: str,
-        since: Annotated[float | None, Query(description="UTC epoch seconds, inclusive")] = None,
-        until: Annotated[float | None, Query(description="UTC epoch seconds, exclusive")] = None,
+        monitor: MonitorName,
+        since: Annotated[float | None, Query(description="UTC epoch seconds, inclusive", allow_inf_nan=False)] = None,
+        until: Annotated[float | None, Query(description="UTC epoch seconds, exclusive", allow_inf_nan=False)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """Stored checks of a monitor, newest first."""
@@ -179,50 +209,52 @@ def create_app(daemon: Daemon) -> FastAPI:
         records = await run_in_threadpool(daemon.store.list_checks, monitor, since, until, limit)
         return {"monitor": monitor, "checks": [_record_dict(r) for r in records]}
 
-    @app.get("/v1/checks/{check_id}", tags=["checks"])
-    async def get_check(check_id: int) -> dict[str, Any]:
+    @app.get(
+        "/v1/checks/{check_id}",
+        tags=["checks"],
+        response_model=schemas.CheckRecordOut,
+        responses=errors(404, 422, 500, 503),
+    )
+    async def get_check(check_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         """One stored check with its per-feature results."""
         record = await run_in_threadpool(daemon.store.get_check, check_id)
         if record is None:
             raise ApiError(404, f"no check with id {check_id}")
         return _record_dict(record)
 
-    registry = create_registry(daemon)
-    features = FeatureLines(daemon)
-
-    @app.get("/metrics", tags=["process"], response_model=None)
+    @app.get(
+        "/metrics",
+        tags=["process"],
+        response_model=None,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **errors(500)},
+    )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; OpenMetrics when the Accept header asks for it (docs/metrics.md)."""
         # Off the event loop: a large scrape must not stall ingestion or health checks.
         body, content_type = await run_in_threadpool(exposition, registry, features, request.headers.get("accept"))
         return Response(body, media_type=content_type)
 
-    @app.get("/healthz", tags=["process"])
+    @app.get("/healthz", tags=["process"], response_model=schemas.Alive, responses=errors(500))
     async def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "alive"}
 
-    @app.get("/readyz", tags=["process"])
+    @app.get(
+        "/readyz",
+        tags=["process"],
+        response_model=schemas.Ready,
+        responses={503: {"model": schemas.ErrorBody, "description": "Not ready; `reasons` says why."}, **errors(500)},
+    )
     async def readyz() -> JSONResponse:
         """Storage reachable, scheduler running, every reference loaded; otherwise 503 with the reasons."""
         reasons = await run_in_threadpool(daemon.readiness)
         if reasons:
-            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+            return error_response(503, "not ready: " + "; ".join(reasons), status="not ready", reasons=reasons)
         return JSONResponse({"status": "ready"})
 
     return app
 
 
-def _status_for(exc: DriftwatchError) -> int:
-    if isinstance(exc, UnknownMonitorError):
-        return 404
-    if isinstance(exc, MonitorUnavailableError | StorageError):
-        return 503
-    if isinstance(exc, PayloadError):
-        return exc.status
-    if isinstance(exc, DataError):
-        return 400
-    return 500
 
 
 def _num(x: float | None) -> float | None:

@@ -63,10 +63,10 @@ def test_malformed_payloads_get_clear_errors(daemon: DaemonProcess) -> None:
         resp = c.post("/v1/monitors/triage/rows", content=b"[{", headers={"content-type": "application/json"})
         assert resp.status_code == 400 and "error" in resp.json()
         resp = c.post("/v1/monitors/triage/rows", content=b"a,b", headers={"content-type": "text/csv"})
-        assert resp.status_code == 415
+        assert resp.status_code == 415 and resp.json()["error"].startswith("unsupported Content-Type 'text/csv'")
         resp = c.post("/v1/monitors/nope/rows", content=b"[]", headers={"content-type": "application/json"})
         assert resp.status_code == 404
-        assert resp.json()["error"] == "unknown monitor 'nope' (valid: triage)"
+        assert resp.json() == {"error": "unknown monitor 'nope' (valid: triage)", "monitors": ["triage"]}
         big = b"[" + b'{"patient_age": 1},' * 200_000 + b"{}]"
         resp = c.post("/v1/monitors/triage/rows", content=big, headers={"content-type": "application/json"})
         assert resp.status_code == 413
@@ -105,8 +105,22 @@ def test_process_endpoints_and_openapi(daemon: DaemonProcess) -> None:
         assert c.get("/healthz").json() == {"status": "alive"}
         assert c.get("/readyz").json() == {"status": "ready"}
         spec = c.get("/openapi.json").json()
-        assert "/v1/monitors/{monitor}/rows" in spec["paths"]
-        assert "/v1/cloudevents" in spec["paths"]
+        models = {
+            ("/v1/monitors/{monitor}/rows", "post", "202"): "RowsAccepted",
+            ("/v1/cloudevents", "post", "202"): "CloudEventAccepted",
+            ("/v1/monitors/{monitor}/checks", "post", "200"): "CheckRunOut",
+            ("/v1/monitors", "get", "200"): "MonitorList",
+            ("/v1/monitors/{monitor}", "get", "200"): "MonitorOut",
+            ("/v1/monitors/{monitor}/checks", "get", "200"): "CheckList",
+            ("/v1/checks/{check_id}", "get", "200"): "CheckRecordOut",
+            ("/healthz", "get", "200"): "Alive",
+            ("/readyz", "get", "200"): "Ready",
+        }
+        for (path, method, status), model in models.items():
+            schema = spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": f"#/components/schemas/{model}"}, (path, method)
+        rows = spec["paths"]["/v1/monitors/{monitor}/rows"]["post"]["responses"]
+        assert set(rows) == {"202", "400", "401", "404", "413", "415", "422", "500", "503"}
         monitors = c.get("/v1/monitors").json()["monitors"]
         assert [m["name"] for m in monitors] == ["triage"]
         assert monitors[0]["reference"]["rows"] == 5000

@@ -11,9 +11,12 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch import demo
+from driftwatch.checks.engine import run_check
 from driftwatch.config import parse_config
+from driftwatch.reference.profile import load_profile
 from driftwatch.serve.daemon import Daemon
-from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
+from driftwatch.serve.metrics import FEATURE_FAMILIES, FeatureLines, _render_monitor, create_registry, exposition
+from driftwatch.types import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "examples" / "triage" / "reference.csv"
@@ -59,11 +62,15 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         daemon.check_now("triage")
         parsed = text_string_to_metric_families(_scrape(daemon, registry))
         families = {re.sub(r"_info$", "", f.name) for f in parsed}
-        documented = set(re.findall(r"`(driftwatch_[a-z_]+)`", (ROOT / "docs" / "metrics.md").read_text()))
+        doc = (ROOT / "docs" / "metrics.md").read_text()
+        documented = set(re.findall(r"`((?:driftwatch|process|python)_[a-z_]+)`", doc))
         documented = {re.sub(r"_(total|info)$", "", n) for n in documented}
         assert families - documented == set()
-        # Documented but not exported yet: only the OOD ratio, wired when OOD scoring is configured.
-        assert documented - families == {"driftwatch_ood_ratio"}
+        assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_gc_collections", "python"} <= families
+        # Documented but not exported here: the OOD ratio (wired when OOD scoring is configured) and the HTTP
+        # series, which the daemon's middleware adds (tests/daemon/test_http.py checks them).
+        http = {"driftwatch_http_requests", "driftwatch_http_request_duration_seconds"}
+        assert documented - families == {"driftwatch_ood_ratio"} | http
         om = _scrape(daemon, registry, "application/openmetrics-text; version=1.0.0")
         assert om.endswith("# EOF\n") and om.count("# EOF") == 1
         om_samples = {s.name for f in openmetrics_families(om) for s in f.samples}
@@ -121,6 +128,8 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
         }
         # Quality is exact over every row, so it is exported even without a test.
         assert len(s["driftwatch_feature_missing_ratio"]) == 6
+        statuses = {x.labels["feature"]: x.labels["status"] for x in s["driftwatch_feature_status"]}
+        assert statuses == dict.fromkeys(statuses, "insufficient_data") and len(statuses) == 6
     finally:
         daemon.stop()
 
@@ -150,13 +159,23 @@ def test_a_feature_that_stops_being_computed_loses_its_score(tmp_path: Path) -> 
         assert "patient_age" in {
             x.labels["feature"] for x in _samples(daemon, registry)["driftwatch_feature_drift_score"]
         }
-        # The next window lacks the column entirely: a finding (drifted), but no score series any more.
+        # The next window lacks the column entirely: a finding (drifted), but no test series any more.
         daemon.ingest("triage", demo.production_batch(200, 0.0, seed=6).drop_columns(["patient_age"]))
         daemon.check_now("triage")
         s = _samples(daemon, registry)
-        assert "patient_age" not in {x.labels["feature"] for x in s["driftwatch_feature_drift_score"]}
-        age = [x for x in s["driftwatch_feature_drifted"] if x.labels["feature"] == "patient_age"]
-        assert [(x.labels["method"], x.value) for x in age] == [("none", 1.0)]
+        age = {name: [x for x in xs if x.labels.get("feature") == "patient_age"] for name, xs in s.items()}
+        assert [x.labels["status"] for x in age["driftwatch_feature_status"]] == ["no_valid_values"]
+        assert [(x.labels, x.value) for x in age["driftwatch_feature_drifted"]] == [
+            ({"monitor": "triage", "feature": "patient_age", "method": "none"}, 1.0)
+        ]
+        assert [x.value for x in age["driftwatch_feature_missing_ratio"]] == [1.0]
+        exported = {name for name, xs in age.items() if xs}
+        assert exported == {
+            "driftwatch_feature_status",
+            "driftwatch_feature_drifted",
+            "driftwatch_feature_missing_ratio",
+            "driftwatch_feature_type_error_ratio",
+        }
     finally:
         daemon.stop()
 
@@ -173,3 +192,47 @@ def test_scrape_reads_state_only(tmp_path: Path) -> None:
         assert daemon.store.list_checks("triage") == []
     finally:
         daemon.stop()
+
+
+def _series(features: list, limit: int = 100) -> dict[str, list[str]]:
+    chunks, _ = _render_monitor("m", features, limit)
+    return {family: chunk.splitlines() for (family, _), chunk in zip(FEATURE_FAMILIES, chunks, strict=True)}
+
+
+def test_what_each_status_exports(tmp_path: Path) -> None:
+    """A missing column, an empty window and a test that ran, through the real engine and renderer."""
+    cfg = parse_config(
+        f"monitors:\n  - name: m\n    reference: {{path: {REFERENCE}}}\n    features: {FEATURES}\n"
+        "    schedule: {interval: 30s}\n"
+    )
+    profile = load_profile(cfg.monitors[0], tmp_path)
+    batch = demo.production_batch(300, 0.0, seed=7).drop_columns(["patient_age", "channel"])
+    result = run_check(profile, batch, cfg.monitors[0].drift)
+    by_name = {f.name: f for f in result.features}
+    assert by_name["patient_age"].status == Status.MISSING_COLUMN
+    lines = _series(result.features)
+    assert (
+        'driftwatch_feature_status{monitor="m",feature="patient_age",status="missing_column"} 1.0'
+        in lines["driftwatch_feature_status"]
+    )
+    age = {family: [x for x in xs if 'feature="patient_age"' in x] for family, xs in lines.items()}
+    assert age["driftwatch_feature_drifted"] == [
+        'driftwatch_feature_drifted{monitor="m",feature="patient_age",method="none"} 1.0'
+    ]
+    assert age["driftwatch_feature_missing_ratio"] == [
+        'driftwatch_feature_missing_ratio{monitor="m",feature="patient_age"} 1.0'
+    ]
+    for family in ("drift_score", "p_value", "drift_threshold", "out_of_range_ratio"):
+        assert age[f"driftwatch_feature_{family}"] == []
+    channel = [x for x in lines["driftwatch_feature_unseen_category_ratio"] if 'feature="channel"' in x]
+    assert channel == []
+    ran = [x for x in lines["driftwatch_feature_drifted"] if 'feature="heart_rate"' in x]
+    assert len(ran) == 1 and re.fullmatch(r'.*feature="heart_rate",method="wasserstein"\} [01]\.0', ran[0])
+    # An empty window: every feature still has its status series, and no ratio over zero rows.
+    empty = run_check(profile, batch.slice(0, 0), cfg.monitors[0].drift)
+    lines = _series(empty.features)
+    assert len(lines["driftwatch_feature_status"]) == 6
+    statuses = {x.split('status="')[1].split('"')[0] for x in lines["driftwatch_feature_status"]}
+    assert statuses == {"missing_column", "insufficient_data"}
+    ratios = [family for family in lines if family.endswith("_ratio") and lines[family]]
+    assert ratios == []

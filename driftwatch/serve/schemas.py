@@ -1,0 +1,249 @@
+"""Response models of the HTTP API: they type the OpenAPI document (/openapi.json) and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftwatch.ingest.payloads import ARROW_TYPES, JSON_TYPES, NDJSON_TYPES
+from driftwatch.types import Kind, MultipleTesting, Status
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Model):
+    """One invalid part of a request (422)."""
+
+    location: str = Field(description="Where: `path.<name>`, `query.<name>`, `header.<name>` or `body`.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: `error` says what is wrong; some statuses add detail fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="What is wrong, in a sentence a user can act on.")
+    problems: list[Problem] | None = Field(None, description="422: each invalid parameter.")
+    allowed: list[str] | None = Field(None, description="405: the methods the path accepts.")
+    monitors: list[str] | None = Field(None, description="404 for an unknown monitor: the configured monitors.")
+    reasons: list[str] | None = Field(None, description="503 from /readyz: why the daemon is not ready.")
+
+
+class RowErrorOut(_Model):
+    """A rejected row (`column` null) or a value whose type differs from its column's other values."""
+
+    row: int
+    column: str | None
+    message: str
+
+
+class RowsAccepted(_Model):
+    """The answer to POST /rows, sent once the accepted rows are in the spool."""
+
+    accepted: int
+    rejected: int
+    errors: list[RowErrorOut]
+    ignored_columns: list[str]
+
+
+class CloudEventAccepted(_Model):
+    """The answer to a logged inference; `joined` is the number of rows it completed."""
+
+    monitor: str
+    id: str
+    kind: Literal["request", "response"]
+    joined: int
+    errors: list[RowErrorOut]
+    ignored_columns: list[str]
+
+
+class QualityOut(_Model):
+    """Data quality of one feature in the window; rates run from 0 to 1."""
+
+    rows: int
+    missing_rate: float
+    reference_missing_rate: float
+    type_error_rate: float
+    unseen_category_rate: float | None
+    out_of_range_rate: float | None
+
+
+class FeatureOut(_Model):
+    """One feature's comparison (docs/configuration.md describes the fields)."""
+
+    name: str
+    kind: Kind
+    method: str | None
+    score: float | None
+    score_kind: str | None
+    p_value: float | None
+    adjusted_p_value: float | None
+    threshold: float | None
+    drifted: bool
+    status: Status
+    reference_rows: int
+    current_rows: int
+    prediction: bool
+    message: str
+    quality: QualityOut
+
+
+class _Verdict(_Model):
+    monitor: str
+    reference_version: str
+    status: Status
+    rows: int
+    dataset_drift: bool
+    drift_share: float
+    drift_share_threshold: float
+    drifted_features: int
+    judged_features: int
+    multiple_testing: MultipleTesting
+    started_at: float
+    duration_seconds: float
+
+
+class CheckRunOut(_Verdict):
+    """A check that just ran: the `check --format json` document plus its id, trigger and window."""
+
+    schema_version: int
+    id: int
+    trigger: str
+    window_start: float | None
+    window_end: float | None
+    features: list[FeatureOut]
+
+
+class CheckRecordOut(_Verdict):
+    """A stored check; `features` only when one check is asked for."""
+
+    id: int
+    window_start: float | None
+    window_end: float | None
+    trigger: str
+    error: str | None
+    features: list[FeatureOut] | None = None
+
+
+class CheckList(_Model):
+    """Stored checks of a monitor, newest first."""
+
+    monitor: str
+    checks: list[CheckRecordOut]
+
+
+class ReferenceOut(_Model):
+    version: str
+    rows: int
+    source: str
+
+
+class WindowOut(_Model):
+    type: str
+    rows_seen: int
+    rows_sampled: int
+
+
+class IngestOut(_Model):
+    rows_accepted: int
+    rows_rejected: dict[str, int]
+    unknown_columns: int
+    restored_rows: int
+    last_ingest_at: float | None
+
+
+class MonitorOut(_Model):
+    """A monitor; `reference`, `window` and `ingest` only once its reference is loaded."""
+
+    name: str
+    loaded: bool
+    load_error: str | None
+    reference: ReferenceOut | None = None
+    window: WindowOut | None = None
+    ingest: IngestOut | None = None
+    checks_by_outcome: dict[str, int]
+    last_check: CheckRunOut | None
+    last_success_at: float | None
+
+
+class MonitorList(_Model):
+    monitors: list[MonitorOut]
+
+
+class Alive(_Model):
+    status: Literal["alive"]
+
+
+class Ready(_Model):
+    status: Literal["ready"]
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries of error statuses, each with the error body and a description."""
+    return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed body.",
+    401: "Missing or wrong bearer token (when `ingest.token` is set).",
+    404: "Unknown monitor, check or route.",
+    413: "Body larger than `ingest.max_body_bytes` (after decompression too).",
+    415: "Unsupported Content-Type, charset or Content-Encoding.",
+    422: "Invalid path, query or header parameter.",
+    500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',
+    503: "Shutting down, monitor not loaded, or the history database unreachable.",
+}
+
+_ROW_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True, "description": "A row: column -> value."}
+ROWS_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "Rows, as JSON, NDJSON or an Arrow IPC stream; `Content-Encoding: gzip` is accepted for each.",
+    "content": {
+        **{
+            mime: {
+                "schema": {
+                    "anyOf": [
+                        {"type": "array", "items": _ROW_OBJECT, "description": "An array of rows."},
+                        {
+                            "type": "object",
+                            "properties": {"rows": {"type": "array", "items": _ROW_OBJECT}},
+                            "required": ["rows"],
+                            "description": "An object holding the rows.",
+                        },
+                        _ROW_OBJECT,
+                    ]
+                }
+            }
+            for mime in JSON_TYPES
+        },
+        **{
+            mime: {"schema": {"type": "string", "description": "One JSON object per line."}, "example": '{"a": 1}\n'}
+            for mime in NDJSON_TYPES
+        },
+        **{
+            mime: {"schema": {"type": "string", "format": "binary", "description": "An Arrow IPC stream."}}
+            for mime in ARROW_TYPES
+        },
+    },
+}
+CLOUDEVENT_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "A KServe inference logger event: binary mode (`ce-*` headers, the data as the body) or "
+    "structured mode (the whole event as `application/cloudevents+json`).",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "description": "V1 `instances`/`predictions` or V2 `inputs`/`outputs`."}
+        },
+        "application/cloudevents+json": {
+            "schema": {
+                "type": "object",
+                "properties": {"specversion": {"type": "string"}, "id": {"type": "string"}, "type": {"type": "string"}},
+                "required": ["specversion", "id", "type"],
+            }
+        },
+    },
+}
