@@ -93,6 +93,20 @@ def _bench_monitor(workdir: Path) -> Any:
     return MonitorConfig(name="bench", reference={"path": str(workdir / "reference.parquet")}, features=features)
 
 
+def _side(name: str, times: list[float], rss: tuple[float, float, float], sampler: RssSampler) -> dict[str, Any]:
+    """A worker's timings and memory: `rss` is (after imports, baseline, ru_maxrss at baseline) in MiB."""
+    return {
+        "side": name,
+        "times_s": times,
+        "time_s": statistics.median(times),
+        "rss_after_imports_mb": rss[0],
+        "rss_baseline_mb": rss[1],
+        "maxrss_at_baseline_mb": rss[2],
+        "peak_rss_mb": max_rss_mb(),
+        "phase_peak_rss_mb": sampler.peak_mb,
+    }
+
+
 def worker_driftwatch_build(ref_rows: int, seed: int, workdir: Path) -> dict[str, Any]:
     """Writes the reference to Parquet and builds + caches its profile, as the first check of a version does."""
     import pyarrow.parquet as pq
@@ -122,23 +136,13 @@ def worker_driftwatch(ref_rows: int, cur_rows: int, seed: int, cprofile_top_n: i
 
     with RssSampler(interval=RSS_SAMPLE_SECONDS) as sampler:
         times, result = time_calls(lambda: run_check(profile, cur, monitor.drift), CHECK_RUNS, warmup=0)
-    peak = max_rss_mb()
-
-    scores = {f.name: f.score for f in result.features}
+    out = _side("driftwatch", times, (rss_imports, baseline, maxrss_at_baseline), sampler)
     methods = {f.name: (lookup(f.method).display_name if f.method else None) for f in result.features}
-    out: dict[str, Any] = {
-        "side": "driftwatch",
+    out |= {
         "load_s": load_s,
-        "times_s": times,
-        "time_s": statistics.median(times),
-        "rss_after_imports_mb": rss_imports,
-        "rss_baseline_mb": baseline,
-        "maxrss_at_baseline_mb": maxrss_at_baseline,
-        "peak_rss_mb": peak,
-        "phase_peak_rss_mb": sampler.peak_mb,
         # The default tests run on driftwatch's own code paths; evidently is imported only for the others.
         "evidently_imported": "evidently" in sys.modules,
-        "scores": scores,
+        "scores": {f.name: f.score for f in result.features},
         "methods": methods,
         "statuses": {f.name: str(f.status) for f in result.features},
     }
@@ -169,20 +173,11 @@ def worker_evidently(ref_rows: int, cur_rows: int, seed: int) -> dict[str, Any]:
 
     with RssSampler(interval=RSS_SAMPLE_SECONDS) as sampler:
         times, snapshot = time_calls(report, runs, warmup=0, before=gc.collect)
-    peak = max_rss_mb()
-
+    out = _side("evidently", times, (rss_imports, baseline, maxrss_at_baseline), sampler)
     metrics = [m for m in snapshot.dict()["metrics"] if "column" in m["config"]]
-    return {
-        "side": "evidently",
+    return out | {
         "generate_s": gen_s,
         "to_pandas_s": pandas_s,
-        "times_s": times,
-        "time_s": statistics.median(times),
-        "rss_after_imports_mb": rss_imports,
-        "rss_baseline_mb": baseline,
-        "maxrss_at_baseline_mb": maxrss_at_baseline,
-        "peak_rss_mb": peak,
-        "phase_peak_rss_mb": sampler.peak_mb,
         "scores": {m["config"]["column"]: float(m["value"]) for m in metrics},
         "methods": {m["config"]["column"]: m["config"].get("method") for m in metrics},
     }

@@ -24,10 +24,9 @@ Measured per size, on `create_registry(daemon)` (the registry `driftwatch.serve.
 - `collect`: the collectors alone (`registry.collect()` iterated, samples counted), to split the collector's share
   from the encoder's;
 - at 100 monitors (`--http-monitors`): `GET /metrics` through `driftwatch.serve.routes.create_app(daemon)` served by
-  uvicorn
-  on a loopback port (httpx, keep-alive), text and OpenMetrics (by the Accept header), body read included; and the
-  worst `GET /healthz` latency seen by a second client polling during those scrapes (the `/metrics` handler encodes
-  on the event loop, so a slow scrape delays every other request).
+  uvicorn on a loopback port (httpx, keep-alive), text and OpenMetrics (by the Accept header), body read included; and
+  the worst `GET /healthz` latency seen by a second client polling during those scrapes (the `/metrics` handler
+  encodes in the thread pool; the GIL still makes a slow scrape delay other requests).
 
     .venv/bin/python benchmarks/bench_scrape.py                 # 10, 100 and 1,000 monitors (a few minutes)
     .venv/bin/python benchmarks/bench_scrape.py --quick         # 10 and 100 monitors, fewer runs
