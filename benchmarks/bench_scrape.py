@@ -246,6 +246,7 @@ class Report:
     sizes: list[SizeResult] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     cprofile: str | None = None
+    cprofile_monitors: int = 0
 
 
 def count_series(body: bytes) -> int:
@@ -368,6 +369,7 @@ def run_size(
         size = SizeResult(n_monitors, n_features, setup_seconds, populate_seconds, runs, collect, samples, text, om)
         if args.cprofile and n_monitors == args.http_monitors:
             report.cprofile = cprofile_top(lambda: exposition(registry, features, None), args.cprofile)
+            report.cprofile_monitors = n_monitors
         if n_monitors == args.http_monitors and not args.no_http:
             progress(f"[{n_monitors} monitors] HTTP scrapes ...")
             size.http = measure_http(daemon, result, runs, n_features)
@@ -413,7 +415,7 @@ def print_report(report: Report) -> None:
         )
     if report.cprofile:
         print()
-        print(f"cProfile of one text scrape at {TARGET_MONITORS} monitors (cumulative):")
+        print(f"cProfile of one text scrape at {report.cprofile_monitors} monitors (cumulative):")
         print(report.cprofile.rstrip())
 
 
