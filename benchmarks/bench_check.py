@@ -28,20 +28,32 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
+from check_data import categorical_names, make_table, numeric_names
+from harness import (
+    RssSampler,
+    Target,
+    add_seed,
+    cprofile_top,
+    current_rss_mb,
+    machine,
+    make_parser,
+    max_rss_mb,
+    print_tables,
+    print_targets,
+    progress,
+    run_json_worker,
+    time_calls,
+    write_json,
+)
 
 DEFAULT_SIZES = "100000x100000,1000000x100000"
 QUICK_SIZES = "20000x5000"
@@ -52,129 +64,11 @@ TOLERANCE = 1e-9
 CHECK_RUNS = 3
 # evidently's Report is slow on large data: one run above this many rows (reference + current), three below.
 REPORT_SINGLE_RUN_ROWS = 300_000
-RSS_SAMPLE_SECONDS = 0.005
+RSS_SAMPLE_SECONDS = 0.005  # during the timed runs only
 # DriftSettings().min_rows: below it driftwatch reports insufficient data instead of scoring.
 MIN_CURRENT_ROWS = 100
 
-# ---- data -------------------------------------------------------------------------------------------------
-
-N_NUMERIC = 20
-CATEGORY_LEVELS = (5, 10, 15, 20, 30)
-# Current-data drift: numeric column index -> how it moves; categorical column index -> how it moves.
-NUMERIC_DRIFT = {0: "shift", 4: "scale", 8: "shift", 13: "scale"}
-CATEGORICAL_DRIFT = {1: "reweight", 4: "new_category"}
-NEW_CATEGORY_SHARE = 0.03
-
-
-def numeric_names() -> list[str]:
-    return [f"n{i}" for i in range(N_NUMERIC)]
-
-
-def categorical_names() -> list[str]:
-    return [f"c{j}" for j in range(len(CATEGORY_LEVELS))]
-
-
-def _numeric_column(rng: np.random.Generator, i: int, n: int, drift: str | None) -> np.ndarray:
-    """Column i: normal, lognormal or uniform by i % 3, with per-column parameters."""
-    family = i % 3
-    if family == 0:
-        mu, sd = float(i), 1.0 + 0.1 * i
-        if drift == "shift":
-            mu += 0.3 * sd
-        elif drift == "scale":
-            sd *= 1.5
-        return rng.normal(mu, sd, n)
-    if family == 1:
-        sigma = 0.4 + 0.05 * i
-        if drift == "scale":
-            sigma *= 1.3
-        data = rng.lognormal(0.0, sigma, n)
-        return data * 1.2 if drift == "shift" else data
-    lo, hi = -float(i), float(i) + 1.0
-    if drift == "shift":
-        lo, hi = lo + 0.2 * (hi - lo), hi + 0.2 * (hi - lo)
-    elif drift == "scale":
-        lo, hi = lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo)
-    return rng.uniform(lo, hi, n)
-
-
-def _category_probabilities(j: int, levels: int) -> np.ndarray:
-    """Fixed Zipf-like shares, the same in every process and independent of the data seed."""
-    weights = 1.0 / np.arange(1, levels + 1) ** (0.6 + 0.1 * j)
-    np.random.default_rng(1000 + j).shuffle(weights)
-    return weights / weights.sum()
-
-
-def _categorical_column(rng: np.random.Generator, j: int, n: int, drift: str | None) -> pa.Array:
-    levels = CATEGORY_LEVELS[j]
-    labels = [f"c{j}_level_{k:02d}" for k in range(levels)]
-    p = _category_probabilities(j, levels)
-    if drift == "reweight":
-        p = 0.6 * p + 0.4 * p[::-1]
-    elif drift == "new_category":
-        labels.append(f"c{j}_new")
-        p = np.append(p * (1 - NEW_CATEGORY_SHARE), NEW_CATEGORY_SHARE)
-    codes = rng.choice(len(labels), size=n, p=p / p.sum()).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels, pa.string())).dictionary_decode()
-
-
-def make_table(n: int, seed: int, current: bool) -> pa.Table:
-    """A seeded table; column-by-column generation keeps transient memory to one column."""
-    role = 1 if current else 0
-    columns: dict[str, pa.Array] = {}
-    for i, name in enumerate(numeric_names()):
-        rng = np.random.default_rng([seed, role, i])
-        columns[name] = pa.array(_numeric_column(rng, i, n, NUMERIC_DRIFT.get(i) if current else None))
-    for j, name in enumerate(categorical_names()):
-        rng = np.random.default_rng([seed, role, N_NUMERIC + j])
-        columns[name] = _categorical_column(rng, j, n, CATEGORICAL_DRIFT.get(j) if current else None)
-    return pa.table(columns)
-
-
 # ---- measuring ----------------------------------------------------------------------------------------------
-
-
-def _mb(n_bytes: float) -> float:
-    return n_bytes / (1024 * 1024)
-
-
-def max_rss_mb() -> float:
-    """Peak RSS of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return _mb(peak) if sys.platform == "darwin" else peak / 1024
-
-
-def current_rss_mb() -> float:
-    import psutil
-
-    return _mb(psutil.Process().memory_info().rss)
-
-
-class RssSampler:
-    """Samples RSS in a thread: the peak of one phase, which ru_maxrss (a process-lifetime peak) cannot give."""
-
-    def __init__(self, interval: float = RSS_SAMPLE_SECONDS) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.peak_mb = 0.0
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, _mb(self._process.memory_info().rss))
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, current_rss_mb())
 
 
 def _import_evidently() -> tuple[Any, Any, Any, Any]:
@@ -199,6 +93,20 @@ def _bench_monitor(workdir: Path) -> Any:
     return MonitorConfig(name="bench", reference={"path": str(workdir / "reference.parquet")}, features=features)
 
 
+def _side(name: str, times: list[float], rss: tuple[float, float, float], sampler: RssSampler) -> dict[str, Any]:
+    """A worker's timings and memory: `rss` is (after imports, baseline, ru_maxrss at baseline) in MiB."""
+    return {
+        "side": name,
+        "times_s": times,
+        "time_s": statistics.median(times),
+        "rss_after_imports_mb": rss[0],
+        "rss_baseline_mb": rss[1],
+        "maxrss_at_baseline_mb": rss[2],
+        "peak_rss_mb": max_rss_mb(),
+        "phase_peak_rss_mb": sampler.peak_mb,
+    }
+
+
 def worker_driftwatch_build(ref_rows: int, seed: int, workdir: Path) -> dict[str, Any]:
     """Writes the reference to Parquet and builds + caches its profile, as the first check of a version does."""
     import pyarrow.parquet as pq
@@ -211,7 +119,7 @@ def worker_driftwatch_build(ref_rows: int, seed: int, workdir: Path) -> dict[str
     return {"build_s": time.perf_counter() - t0, "build_peak_rss_mb": max_rss_mb()}
 
 
-def worker_driftwatch(ref_rows: int, cur_rows: int, seed: int, cprofile_top: int, workdir: Path) -> dict[str, Any]:
+def worker_driftwatch(ref_rows: int, cur_rows: int, seed: int, cprofile_top_n: int, workdir: Path) -> dict[str, Any]:
     """Times checks the way the CLI and daemon run them: cached (memory-mapped) profile, current batch in Arrow."""
     from driftwatch.checks.engine import run_check
     from driftwatch.checks.stattests import lookup
@@ -226,47 +134,21 @@ def worker_driftwatch(ref_rows: int, cur_rows: int, seed: int, cprofile_top: int
     profile = load_profile(monitor, workdir / "data")
     load_s = time.perf_counter() - t0
 
-    times: list[float] = []
-    with RssSampler() as sampler:
-        for _ in range(CHECK_RUNS):
-            t0 = time.perf_counter()
-            result = run_check(profile, cur, monitor.drift)
-            times.append(time.perf_counter() - t0)
-    peak = max_rss_mb()
-
-    scores = {f.name: f.score for f in result.features}
+    with RssSampler(interval=RSS_SAMPLE_SECONDS) as sampler:
+        times, result = time_calls(lambda: run_check(profile, cur, monitor.drift), CHECK_RUNS, warmup=0)
+    out = _side("driftwatch", times, (rss_imports, baseline, maxrss_at_baseline), sampler)
     methods = {f.name: (lookup(f.method).display_name if f.method else None) for f in result.features}
-    out: dict[str, Any] = {
-        "side": "driftwatch",
+    out |= {
         "load_s": load_s,
-        "times_s": times,
-        "time_s": statistics.median(times),
-        "rss_after_imports_mb": rss_imports,
-        "rss_baseline_mb": baseline,
-        "maxrss_at_baseline_mb": maxrss_at_baseline,
-        "peak_rss_mb": peak,
-        "phase_peak_rss_mb": sampler.peak_mb,
         # The default tests run on driftwatch's own code paths; evidently is imported only for the others.
         "evidently_imported": "evidently" in sys.modules,
-        "scores": scores,
+        "scores": {f.name: f.score for f in result.features},
         "methods": methods,
         "statuses": {f.name: str(f.status) for f in result.features},
     }
-    if cprofile_top > 0:
-        out["cprofile"] = _cprofile(lambda: run_check(profile, cur, monitor.drift), cprofile_top)
+    if cprofile_top_n > 0:
+        out["cprofile"] = cprofile_top(lambda: run_check(profile, cur, monitor.drift), cprofile_top_n)
     return out
-
-
-def _cprofile(fn: Any, top: int) -> str:
-    import cProfile
-    import io
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.runcall(fn)
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(top)
-    return stream.getvalue()
 
 
 def worker_evidently(ref_rows: int, cur_rows: int, seed: int) -> dict[str, Any]:
@@ -282,32 +164,20 @@ def worker_evidently(ref_rows: int, cur_rows: int, seed: int) -> dict[str, Any]:
 
     definition = DataDefinition(numerical_columns=numeric_names(), categorical_columns=categorical_names())
     runs = 1 if ref_rows + cur_rows > REPORT_SINGLE_RUN_ROWS else CHECK_RUNS
-    times: list[float] = []
-    snapshot: Any = None
-    with RssSampler() as sampler:
-        for _ in range(runs):
-            snapshot = None
-            gc.collect()
-            t0 = time.perf_counter()
-            snapshot = Report([DataDriftPreset()]).run(
-                Dataset.from_pandas(cur_df, data_definition=definition),
-                Dataset.from_pandas(ref_df, data_definition=definition),
-            )
-            times.append(time.perf_counter() - t0)
-    peak = max_rss_mb()
 
+    def report() -> Any:
+        return Report([DataDriftPreset()]).run(
+            Dataset.from_pandas(cur_df, data_definition=definition),
+            Dataset.from_pandas(ref_df, data_definition=definition),
+        )
+
+    with RssSampler(interval=RSS_SAMPLE_SECONDS) as sampler:
+        times, snapshot = time_calls(report, runs, warmup=0, before=gc.collect)
+    out = _side("evidently", times, (rss_imports, baseline, maxrss_at_baseline), sampler)
     metrics = [m for m in snapshot.dict()["metrics"] if "column" in m["config"]]
-    return {
-        "side": "evidently",
+    return out | {
         "generate_s": gen_s,
         "to_pandas_s": pandas_s,
-        "times_s": times,
-        "time_s": statistics.median(times),
-        "rss_after_imports_mb": rss_imports,
-        "rss_baseline_mb": baseline,
-        "maxrss_at_baseline_mb": maxrss_at_baseline,
-        "peak_rss_mb": peak,
-        "phase_peak_rss_mb": sampler.peak_mb,
         "scores": {m["config"]["column"]: float(m["value"]) for m in metrics},
         "methods": {m["config"]["column"]: m["config"].get("method") for m in metrics},
     }
@@ -378,17 +248,13 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
-def run_worker(side: str, ref_rows: int, cur_rows: int, seed: int, cprofile_top: int, workdir: Path) -> dict[str, Any]:
+def run_worker(
+    side: str, ref_rows: int, cur_rows: int, seed: int, cprofile_top_n: int, workdir: Path
+) -> dict[str, Any]:
     """Runs one side in a fresh interpreter (its own RSS peak) and reads back its JSON result."""
-    fd, path = tempfile.mkstemp(prefix=f"bench-{side}-", suffix=".json")
-    os.close(fd)
-    try:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side, "--ref-rows", str(ref_rows)]
-        cmd += ["--cur-rows", str(cur_rows), "--seed", str(seed), "--cprofile", str(cprofile_top)]
-        subprocess.run([*cmd, "--workdir", str(workdir), "--worker-out", path], check=True)
-        return json.loads(Path(path).read_text())
-    finally:
-        Path(path).unlink(missing_ok=True)
+    args = ["--worker", side, "--ref-rows", str(ref_rows), "--cur-rows", str(cur_rows), "--seed", str(seed)]
+    args += ["--cprofile", str(cprofile_top_n), "--workdir", str(workdir)]
+    return run_json_worker(Path(__file__).resolve(), args, side)
 
 
 def compare_scores(dw: dict[str, Any], ev: dict[str, Any]) -> tuple[float, list[str]]:
@@ -408,10 +274,6 @@ def compare_scores(dw: dict[str, Any], ev: dict[str, Any]) -> tuple[float, list[
     for column in sorted(set(dw["scores"]) - set(ev["scores"])):
         mismatches.append(f"{column}: scored by driftwatch only")
     return max_diff, mismatches
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _render(results: list[SizeResult]) -> None:
@@ -467,72 +329,63 @@ def _render(results: list[SizeResult]) -> None:
                     f"{side['phase_peak_rss_mb']:.0f}",
                 ]
             )
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        for title, cols, rows in (("results", main_cols, main_rows), ("detail", detail_cols, detail_rows)):
-            widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
-            print(f"\n{title}")
-            print("  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)))
-            for row in rows:
-                print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
-        return
-    console = Console(width=max(170, Console().width))
-    for title, cols, rows in (
-        ("driftwatch check vs evidently Report(DataDriftPreset)", main_cols, main_rows),
-        ("timings and memory detail", detail_cols, detail_rows),
-    ):
-        table = Table(title=title)
-        for c in cols:
-            table.add_column(c, justify="left" if c in ("size", "side") else "right", no_wrap=True)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+    print_tables(
+        [
+            ("driftwatch check vs evidently Report(DataDriftPreset)", main_cols, main_rows),
+            ("timings and memory detail", detail_cols, detail_rows),
+        ],
+        left=("size", "side"),
+    )
 
 
-def _verdict(results: list[SizeResult]) -> list[str]:
-    lines = [
+def judge(results: list[SizeResult]) -> tuple[list[Target], list[str]]:
+    """The speed and memory targets at TARGET_SIZE and the score check at every size, with notes to print after."""
+    notes = [
         "speedup = Report s / driftwatch check s (profile build excluded: it runs once per reference version); "
         "RSS ratio = driftwatch peak / Report peak (driftwatch's check runs in a fresh process on the cached "
         "profile; the build runs in its own)."
     ]
+    targets: list[Target] = []
     target = next((r for r in results if (r.ref_rows, r.cur_rows) == TARGET_SIZE), None)
     if target is None:
-        lines.append(f"targets: not judged, size {TARGET_SIZE[0]}x{TARGET_SIZE[1]} was not run")
+        notes.append(f"speed and memory targets: not judged, size {TARGET_SIZE[0]}x{TARGET_SIZE[1]} was not run")
     else:
-        fast = target.speedup >= TARGET_SPEEDUP
-        small = target.rss_ratio <= TARGET_RSS_FRACTION
-        lines.append(
-            f"target speedup >= {TARGET_SPEEDUP:.0f}x at {target.label}: {target.speedup:.1f}x "
-            f"-> {'PASS' if fast else 'FAIL'}"
+        dw, ev = target.driftwatch, target.evidently
+        targets.append(
+            Target(
+                f"speedup at {target.label}",
+                f"{target.speedup:.1f}x",
+                f">= {TARGET_SPEEDUP:.0f}x",
+                target.speedup >= TARGET_SPEEDUP,
+            )
         )
-        lines.append(
-            f"target driftwatch peak RSS <= 1/3 of Report's at {target.label}: "
-            f"{target.driftwatch['peak_rss_mb']:.0f} MB vs {target.evidently['peak_rss_mb']:.0f} MB "
-            f"(ratio {target.rss_ratio:.2f}) -> {'PASS' if small else 'FAIL'}; "
-            f"above baseline: {_above(target.driftwatch):.0f} MB vs {_above(target.evidently):.0f} MB "
-            f"(ratio {target.above_ratio:.2f})"
+        targets.append(
+            Target(
+                f"peak RSS at {target.label}",
+                f"{dw['peak_rss_mb']:.0f} MB vs {ev['peak_rss_mb']:.0f} MB (ratio {target.rss_ratio:.2f}); "
+                f"above baseline {_above(dw):.0f} vs {_above(ev):.0f} MB (ratio {target.above_ratio:.2f})",
+                "driftwatch <= 1/3 of Report's",
+                target.rss_ratio <= TARGET_RSS_FRACTION,
+            )
         )
     for r in results:
-        status = "PASS" if r.scores_ok else "FAIL"
-        lines.append(f"scores {r.label}: max abs diff {r.max_diff:.3e} (tolerance {TOLERANCE:g}) -> {status}")
-        lines.extend(f"  mismatch {m}" for m in r.mismatches)
+        targets.append(
+            Target(f"scores at {r.label}", f"max abs diff {r.max_diff:.3e}", f"<= {TOLERANCE:g}", r.scores_ok)
+        )
+        notes.extend(f"  mismatch {r.label} {m}" for m in r.mismatches)
         for side in (r.driftwatch, r.evidently):
             if side["peak_rss_mb"] <= side["maxrss_at_baseline_mb"] + 1:
-                lines.append(
+                notes.append(
                     f"  note {r.label} {side['side']}: the peak was reached before the baseline "
                     "(data generation), so its above-baseline figure understates the work"
                 )
-    return lines
+    return targets, notes
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = make_parser(__doc__, f"smoke run at {QUICK_SIZES}")
     parser.add_argument("--sizes", type=parse_sizes, default=None, help=f"REFxCUR,... (default {DEFAULT_SIZES})")
-    parser.add_argument("--quick", action="store_true", help=f"smoke run at {QUICK_SIZES}")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results here")
-    parser.add_argument("--seed", type=int, default=20240601, help="data seed (default %(default)s)")
+    add_seed(parser)
     parser.add_argument(
         "--cprofile", type=int, default=0, metavar="N", help="print the top N cumulative cProfile entries of one check"
     )
@@ -560,32 +413,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = args.sizes or parse_sizes(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    print(f"driftwatch check benchmark: {machine(['pyarrow', 'numpy', 'pandas', 'evidently']).describe()}")
     results: list[SizeResult] = []
     for k, (ref_rows, cur_rows) in enumerate(sizes, 1):
         label = f"[{k}/{len(sizes)}] {ref_rows}x{cur_rows}"
         t0 = time.perf_counter()
-        _log(f"{label}: driftwatch workers (profile build, then check) ...")
+        progress(f"{label}: driftwatch workers (profile build, then check) ...")
         with tempfile.TemporaryDirectory(prefix="bench-dw-") as tmp:
             build = run_worker("driftwatch-build", ref_rows, cur_rows, args.seed, 0, Path(tmp))
             dw = run_worker("driftwatch", ref_rows, cur_rows, args.seed, args.cprofile, Path(tmp))
         dw.update(build)
-        _log(f"{label}: driftwatch done in {time.perf_counter() - t0:.1f}s; evidently worker ...")
+        progress(f"{label}: driftwatch done in {time.perf_counter() - t0:.1f}s; evidently worker ...")
         t0 = time.perf_counter()
         ev = run_worker("evidently", ref_rows, cur_rows, args.seed, 0, Path(tempfile.gettempdir()))
-        _log(f"{label}: evidently done in {time.perf_counter() - t0:.1f}s")
+        progress(f"{label}: evidently done in {time.perf_counter() - t0:.1f}s")
         max_diff, mismatches = compare_scores(dw, ev)
         results.append(SizeResult(ref_rows, cur_rows, dw, ev, max_diff, mismatches))
 
     _render(results)
-    for line in _verdict(results):
-        print(line)
+    targets, notes = judge(results)
+    print_targets(targets, "missing the speed or memory target does not change the exit code", notes)
     if args.cprofile:
         for r in results:
             print(f"\ncProfile of one driftwatch check at {r.label} (top {args.cprofile}, cumulative):")
             print(r.driftwatch.get("cprofile", "").strip())
     if args.json is not None:
-        args.json.write_text(json.dumps([r.to_json() for r in results], indent=1))
-        print(f"\nwrote {args.json}")
+        write_json(args.json, [r.to_json() for r in results])
     return 0 if all(r.scores_ok for r in results) else 1
 
 

@@ -24,10 +24,9 @@ Measured per size, on `create_registry(daemon)` (the registry `driftwatch.serve.
 - `collect`: the collectors alone (`registry.collect()` iterated, samples counted), to split the collector's share
   from the encoder's;
 - at 100 monitors (`--http-monitors`): `GET /metrics` through `driftwatch.serve.routes.create_app(daemon)` served by
-  uvicorn
-  on a loopback port (httpx, keep-alive), text and OpenMetrics (by the Accept header), body read included; and the
-  worst `GET /healthz` latency seen by a second client polling during those scrapes (the `/metrics` handler encodes
-  on the event loop, so a slow scrape delays every other request).
+  uvicorn on a loopback port (httpx, keep-alive), text and OpenMetrics (by the Accept header), body read included; and
+  the worst `GET /healthz` latency seen by a second client polling during those scrapes (the `/metrics` handler
+  encodes in the thread pool; the GIL still makes a slow scrape delay other requests).
 
     .venv/bin/python benchmarks/bench_scrape.py                 # 10, 100 and 1,000 monitors (a few minutes)
     .venv/bin/python benchmarks/bench_scrape.py --quick         # 10 and 100 monitors, fewer runs
@@ -41,24 +40,14 @@ monitor that did not load, a check that did not run every feature's test, missin
 from __future__ import annotations
 
 import argparse
-import contextlib
-import cProfile
-import io
-import json
 import logging
-import math
-import os
-import platform
-import pstats
-import socket
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
-from importlib.metadata import version as package_version
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +55,23 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import uvicorn
+from harness import (
+    BenchError,
+    Machine,
+    Target,
+    Timing,
+    add_seed,
+    cprofile_top,
+    fmt_mb,
+    machine,
+    make_parser,
+    positive_ints,
+    print_targets,
+    progress,
+    serve_app,
+    time_calls,
+    write_json,
+)
 from prometheus_client import CollectorRegistry
 
 from driftwatch.checks.engine import CheckResult, run_check
@@ -90,10 +95,6 @@ TARGET_MS = 100.0
 TEXT_ACCEPT = "text/plain;version=0.0.4"
 OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0"
 FEATURE_SERIES = b"driftwatch_feature_drifted{"
-
-
-class BenchError(Exception):
-    """The setup or a scrape did not produce what the benchmark needs: exit 1."""
 
 
 # ---- data ------------------------------------------------------------------------------------------------------
@@ -207,21 +208,6 @@ def observe_durations(daemon: Daemon, result: CheckResult) -> None:
 
 
 @dataclass
-class Timing:
-    runs: int
-    median_ms: float
-    p95_ms: float
-    min_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> Timing:
-        ms = sorted(s * 1000.0 for s in seconds)
-        p95 = ms[max(0, math.ceil(0.95 * len(ms)) - 1)]
-        return cls(len(ms), statistics.median(ms), p95, ms[0], ms[-1])
-
-
-@dataclass
 class Encoding:
     timing: Timing
     bytes: int
@@ -254,28 +240,13 @@ class SizeResult:
 
 @dataclass
 class Report:
-    python: str
-    prometheus_client: str
-    fastapi: str
-    uvicorn: str
-    cpus: int
-    load_average: list[float]
+    machine: Machine
     setup: str
     features: int
     sizes: list[SizeResult] = field(default_factory=list)
-    target: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
     cprofile: str | None = None
-
-
-def time_runs(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
-    """One warm-up call, then `runs` timed calls; returns the times and the last output."""
-    out = fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return times, out
+    cprofile_monitors: int = 0
 
 
 def count_series(body: bytes) -> int:
@@ -289,7 +260,7 @@ def check_body(body: bytes, n_monitors: int, n_features: int, what: str) -> None
 
 
 def encoding(fn: Callable[[], bytes], runs: int, n_monitors: int, n_features: int, what: str) -> Encoding:
-    times, body = time_runs(fn, runs)
+    times, body = time_calls(fn, runs)
     check_body(body, n_monitors, n_features, what)
     return Encoding(Timing.of(times), len(body), count_series(body))
 
@@ -299,30 +270,6 @@ def collect_samples(registry: CollectorRegistry) -> int:
 
 
 # ---- HTTP ------------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serve(daemon: Daemon) -> Iterator[str]:
-    """The daemon's FastAPI app under uvicorn on a free loopback port, in a thread; yields its base URL."""
-    app = create_app(daemon)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="bench-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30.0
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise BenchError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30.0)
-        sock.close()
 
 
 def _get(client: httpx.Client, path: str, accept: str | None = None) -> bytes:
@@ -335,10 +282,10 @@ def _get(client: httpx.Client, path: str, accept: str | None = None) -> bytes:
 
 def measure_http(daemon: Daemon, result: CheckResult, runs: int, n_features: int) -> HttpResult:
     n = len(daemon.monitors)
-    with serve(daemon) as url:
+    with serve_app(create_app(daemon)) as url:
         observe_durations(daemon, result)  # create_app made its own registry and rewired the histogram hook
         with httpx.Client(base_url=url, timeout=300.0) as client, httpx.Client(base_url=url, timeout=60.0) as probe:
-            idle, _ = time_runs(lambda: _get(probe, "/healthz"), 50)
+            idle, _ = time_calls(lambda: _get(probe, "/healthz"), 50)
             stop = threading.Event()
             probe_times: list[float] = []
 
@@ -380,16 +327,6 @@ def runs_for(n_monitors: int, args: argparse.Namespace) -> int:
     return 20 if n_monitors <= 100 else 5
 
 
-def profile_scrape(registry: CollectorRegistry, features: FeatureLines, top: int) -> str:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    exposition(registry, features, None)
-    profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
-    return out.getvalue()
-
-
 def run_size(
     n_monitors: int,
     args: argparse.Namespace,
@@ -402,7 +339,7 @@ def run_size(
     n_features = len(kinds)
     runs = runs_for(n_monitors, args)
     config = make_config(n_monitors, kinds, reference, root / f"data-{n_monitors}")
-    print(f"[{n_monitors} monitors] loading ({args.setup}) ...", flush=True)
+    progress(f"[{n_monitors} monitors] loading ({args.setup}) ...")
     t0 = time.perf_counter()
     daemon = build_daemon(config, args.setup)
     setup_seconds = time.perf_counter() - t0
@@ -411,10 +348,10 @@ def run_size(
         result = compute_result(daemon, current, n_features)
         populate(daemon, result, current.slice(0, INGEST_ROWS))
         populate_seconds = time.perf_counter() - t0
-        print(f"[{n_monitors} monitors] loaded in {setup_seconds:.1f} s; measuring {runs} runs ...", flush=True)
+        progress(f"[{n_monitors} monitors] loaded in {setup_seconds:.1f} s; measuring {runs} runs ...")
         registry = create_registry(daemon)
         observe_durations(daemon, result)
-        times, samples = time_runs(lambda: collect_samples(registry), runs)
+        times, samples = time_calls(lambda: collect_samples(registry), runs)
         collect = Timing.of(times)
         features = FeatureLines(daemon)
         text = encoding(lambda: exposition(registry, features, None)[0], runs, n_monitors, n_features, "text")
@@ -422,7 +359,7 @@ def run_size(
             lambda: exposition(registry, features, OPENMETRICS_ACCEPT)[0], runs, n_monitors, n_features, "OpenMetrics"
         )
         # The first scrape after a check renders that monitor's per-feature lines; later ones reuse them.
-        cold_times, _ = time_runs(lambda: exposition(registry, FeatureLines(daemon), None), max(1, runs // 2))
+        cold_times, _ = time_calls(lambda: exposition(registry, FeatureLines(daemon), None), max(1, runs // 2))
         cold = Timing.of(cold_times)
         print(
             f"[{n_monitors} monitors] text scrape with every monitor's feature lines rendered afresh: "
@@ -431,9 +368,10 @@ def run_size(
         )
         size = SizeResult(n_monitors, n_features, setup_seconds, populate_seconds, runs, collect, samples, text, om)
         if args.cprofile and n_monitors == args.http_monitors:
-            report.cprofile = profile_scrape(registry, features, args.cprofile)
+            report.cprofile = cprofile_top(lambda: exposition(registry, features, None), args.cprofile)
+            report.cprofile_monitors = n_monitors
         if n_monitors == args.http_monitors and not args.no_http:
-            print(f"[{n_monitors} monitors] HTTP scrapes ...", flush=True)
+            progress(f"[{n_monitors} monitors] HTTP scrapes ...")
             size.http = measure_http(daemon, result, runs, n_features)
     finally:
         daemon.stop()
@@ -443,17 +381,9 @@ def run_size(
 # ---- output ----------------------------------------------------------------------------------------------------
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.2f} MB"
-
-
 def print_report(report: Report) -> None:
     print()
-    print(
-        f"python {report.python}, prometheus_client {report.prometheus_client}, fastapi {report.fastapi}, "
-        f"uvicorn {report.uvicorn}; {report.cpus} CPUs, load average {report.load_average}; "
-        f"setup={report.setup}, {report.features} features per monitor"
-    )
+    print(f"{report.machine.describe()}; setup={report.setup}, {report.features} features per monitor")
     header = (
         f"{'monitors':>8} {'series':>9} {'collect':>9} {'text med':>9} {'text p95':>9} {'text size':>10} "
         f"{'OM med':>9} {'OM p95':>9} {'OM size':>10} {'runs':>4} {'setup':>8}"
@@ -463,8 +393,8 @@ def print_report(report: Report) -> None:
     for s in report.sizes:
         print(
             f"{s.monitors:>8} {s.text.series:>9,} {s.collect.median_ms:>6.1f} ms {s.text.timing.median_ms:>6.1f} ms "
-            f"{s.text.timing.p95_ms:>6.1f} ms {_mb(s.text.bytes):>10} {s.openmetrics.timing.median_ms:>6.1f} ms "
-            f"{s.openmetrics.timing.p95_ms:>6.1f} ms {_mb(s.openmetrics.bytes):>10} {s.runs:>4} "
+            f"{s.text.timing.p95_ms:>6.1f} ms {fmt_mb(s.text.bytes):>10} {s.openmetrics.timing.median_ms:>6.1f} ms "
+            f"{s.openmetrics.timing.p95_ms:>6.1f} ms {fmt_mb(s.openmetrics.bytes):>10} {s.runs:>4} "
             f"{s.setup_seconds:>6.1f} s"
         )
     print("collect = registry.collect() alone (samples built, nothing encoded); med/p95 over the timed runs")
@@ -477,7 +407,7 @@ def print_report(report: Report) -> None:
         for label, e in (("text", h.text), ("OpenMetrics", h.openmetrics)):
             print(
                 f"  {label:<12} median {e.timing.median_ms:7.1f} ms  p95 {e.timing.p95_ms:7.1f} ms  "
-                f"{_mb(e.bytes)}  {e.series:,} series"
+                f"{fmt_mb(e.bytes)}  {e.series:,} series"
             )
         print(
             f"  GET /healthz: median {h.healthz_idle_ms:.1f} ms idle, worst {h.healthz_max_during_scrapes_ms:.1f} ms "
@@ -485,50 +415,36 @@ def print_report(report: Report) -> None:
         )
     if report.cprofile:
         print()
-        print(f"cProfile of one text scrape at {report.target.get('monitors')} monitors (cumulative):")
+        print(f"cProfile of one text scrape at {report.cprofile_monitors} monitors (cumulative):")
         print(report.cprofile.rstrip())
-    print()
-    for line in report.target.get("lines", []):
-        print(line)
 
 
-def judge(report: Report) -> None:
+def judge(report: Report) -> list[str]:
+    """Sets the report's targets (median scrape time at TARGET_MONITORS); returns notes on what was not judged."""
     target = next((s for s in report.sizes if s.monitors == TARGET_MONITORS), None)
-    lines: list[str] = []
-    verdicts: dict[str, bool] = {}
     if target is None:
-        lines.append(f"target not judged: {TARGET_MONITORS} monitors not among the sizes run")
-    else:
-        checks = [("text", target.text), ("OpenMetrics", target.openmetrics)]
-        if target.http is not None:
-            checks += [("HTTP text", target.http.text), ("HTTP OpenMetrics", target.http.openmetrics)]
-        for label, e in checks:
-            ok = e.timing.median_ms < TARGET_MS
-            verdicts[label] = ok
-            lines.append(
-                f"{'PASS' if ok else 'FAIL'}: {label} scrape at {TARGET_MONITORS} x {target.features}: median "
-                f"{e.timing.median_ms:.1f} ms (target < {TARGET_MS:.0f} ms)"
-            )
-    report.target = {"monitors": TARGET_MONITORS, "target_ms": TARGET_MS, "verdicts": verdicts, "lines": lines}
+        return [f"target not judged: {TARGET_MONITORS} monitors not among the sizes run"]
+    checks = [("text", target.text), ("OpenMetrics", target.openmetrics)]
+    if target.http is not None:
+        checks += [("HTTP text", target.http.text), ("HTTP OpenMetrics", target.http.openmetrics)]
+    report.targets = [
+        Target(
+            f"{label} scrape at {TARGET_MONITORS} x {target.features}",
+            f"median {e.timing.median_ms:.1f} ms",
+            f"< {TARGET_MS:.0f} ms",
+            e.timing.median_ms < TARGET_MS,
+        )
+        for label, e in checks
+    ]
+    return []
 
 
 # ---- main ------------------------------------------------------------------------------------------------------
 
 
-def parse_sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad sizes {text!r}: use e.g. 10,100,1000") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"bad sizes {text!r}: monitor counts must be >= 1")
-    return sizes
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=parse_sizes, default=None, help="monitor counts (default 10,100,1000)")
-    parser.add_argument("--quick", action="store_true", help="10 and 100 monitors, 5 runs each")
+    parser = make_parser(__doc__, "10 and 100 monitors, 5 runs each")
+    parser.add_argument("--sizes", type=positive_ints, default=None, help="monitor counts (default 10,100,1000)")
     parser.add_argument("--features", type=int, default=DEFAULT_FEATURES, help="features per monitor (default 100)")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per size (default 20; 5 above 100)")
     parser.add_argument(
@@ -540,8 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-monitors", type=int, default=TARGET_MONITORS, help="size for the HTTP scrape")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP scrape")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the top N of one text scrape")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results here")
-    parser.add_argument("--seed", type=int, default=20240601, help="data seed (default %(default)s)")
+    add_seed(parser)
     args = parser.parse_args(argv)
     sizes = args.sizes or list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     if args.features < 1:
@@ -549,16 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    report = Report(
-        python=platform.python_version(),
-        prometheus_client=package_version("prometheus-client"),
-        fastapi=package_version("fastapi"),
-        uvicorn=package_version("uvicorn"),
-        cpus=os.cpu_count() or 1,
-        load_average=[round(x, 2) for x in os.getloadavg()],
-        setup=args.setup,
-        features=args.features,
-    )
+    report = Report(machine(["prometheus-client", "fastapi", "uvicorn"]), args.setup, args.features)
     kinds = feature_kinds(args.features)
     reference_table, current = make_tables(kinds, args.seed)
     try:
@@ -571,11 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    judge(report)
+    notes = judge(report)
     print_report(report)
+    print_targets(report.targets, "missing the target does not change the exit code", notes)
     if args.json is not None:
-        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
-        print(f"results written to {args.json}")
+        write_json(args.json, report)
     return 0
 
 
