@@ -268,7 +268,10 @@ def run(
     from driftwatch.serve.server import serve
 
     cfg = _load(config)
-    serve(cfg, log_format=log_format.value, host=host, port=port)
+    try:
+        serve(cfg, log_format=log_format.value, host=host, port=port)
+    except DriftwatchError as exc:  # e.g. a PostgreSQL URL without its driver installed
+        raise _fail(str(exc)) from None
 
 
 @app.command()
