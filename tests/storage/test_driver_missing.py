@@ -47,3 +47,13 @@ def test_db_upgrade_exits_2_naming_the_extra(example_config: Path, tmp_path: Pat
     assert result.exit_code == 2, result.output
     assert "install driftwatch-daemon[postgres]" in result.output
     assert "Traceback" not in result.output and "secret" not in result.output
+
+
+@pytest.mark.usefixtures("no_psycopg")
+def test_run_exits_2_naming_the_extra(example_config: Path, tmp_path: Path) -> None:
+    config = tmp_path / "pg.yaml"
+    config.write_text(example_config.read_text().replace("${DRIFTWATCH_STORAGE_URL:-}", URL))
+    result = CliRunner().invoke(app, ["run", "-c", str(config), "--port", "1"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 2, result.output
+    assert "install driftwatch-daemon[postgres]" in result.output
+    assert "Traceback" not in result.output and "secret" not in result.output
