@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.config import DriftSettings
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
@@ -20,68 +20,6 @@ from driftwatch.types import Kind, MultipleTesting, Status
 
 # Statuses that carry a verdict; the others (too little data, errors) neither count as drift nor against it.
 _JUDGED = frozenset({Status.OK, Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
-
-
-@dataclass(frozen=True)
-class FeatureQuality:
-    """Data quality of one feature in the current sample; rates are 0-1, None where they do not apply."""
-
-    rows: int
-    missing_rate: float
-    reference_missing_rate: float
-    type_error_rate: float
-    unseen_category_rate: float | None = None
-    out_of_range_rate: float | None = None
-
-
-@dataclass(frozen=True)
-class FeatureResult:
-    """One feature's comparison: the test that ran, its score, and whether it counts as drift."""
-
-    name: str
-    kind: Kind
-    method: str | None
-    score: float | None
-    threshold: float | None
-    drifted: bool
-    status: Status
-    reference_rows: int
-    current_rows: int
-    quality: FeatureQuality
-    score_kind: str | None = None
-    adjusted_p_value: float | None = None
-    prediction: bool = False
-    message: str = ""
-
-    @property
-    def p_value(self) -> float | None:
-        """The raw p-value for tests that return one."""
-        return self.score if self.score_kind == "p_value" else None
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """A whole check: per-feature results and the dataset-level verdict."""
-
-    monitor: str
-    reference_version: str
-    rows: int
-    status: Status
-    dataset_drift: bool
-    drifted_features: int
-    judged_features: int
-    drift_share: float
-    drift_share_threshold: float
-    multiple_testing: MultipleTesting
-    started_at: float
-    duration_seconds: float
-    features: list[FeatureResult] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The documented JSON form, exactly what `driftwatch check --format json` prints."""
-        from driftwatch.checks.render import to_dict
-
-        return to_dict(self)
 
 
 def run_check(

@@ -1,94 +1,15 @@
-"""Render check results for people (rich table, markdown) and machines (JSON)."""
+"""Render check results for people: a rich table, markdown, a summary line (JSON is `results.to_dict`)."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from driftwatch.checks.engine import CheckResult, FeatureResult
+from driftwatch.checks.results import CheckResult, FeatureResult, by_severity
 from driftwatch.types import Status
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-# JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
-JSON_SCHEMA_VERSION = 1
-_STATUS_ORDER = {
-    Status.MISSING_COLUMN: 0,
-    Status.NO_VALID_VALUES: 1,
-    Status.OK: 2,
-    Status.ERROR: 3,
-    Status.NO_REFERENCE_VALUES: 4,
-    Status.INSUFFICIENT_DATA: 5,
-}
-
-
-def severity(result: FeatureResult) -> float:
-    """How far past (or short of) its threshold a score is: > 1 means drifted, larger is worse."""
-    if result.score is None or result.threshold is None:
-        return math.inf if result.drifted else 0.0
-    if result.score_kind == "p_value":
-        p = result.adjusted_p_value if result.adjusted_p_value is not None else result.score
-        return result.threshold / max(p, 1e-300)
-    return result.score / result.threshold
-
-
-def by_severity(results: list[FeatureResult]) -> list[FeatureResult]:
-    """Drifted features first, worst first; then the rest; features without a test last."""
-    return sorted(results, key=lambda r: (not r.drifted, _STATUS_ORDER[r.status], -severity(r), r.name))
-
-
-def _num(x: float | None) -> float | None:
-    return x if x is None or math.isfinite(x) else None
-
-
-def to_dict(result: CheckResult) -> dict[str, Any]:
-    """The documented JSON form of a check result."""
-    return {
-        "schema_version": JSON_SCHEMA_VERSION,
-        "monitor": result.monitor,
-        "reference_version": result.reference_version,
-        "status": result.status.value,
-        "rows": result.rows,
-        "dataset_drift": result.dataset_drift,
-        "drift_share": result.drift_share,
-        "drift_share_threshold": result.drift_share_threshold,
-        "drifted_features": result.drifted_features,
-        "judged_features": result.judged_features,
-        "multiple_testing": result.multiple_testing.value,
-        "started_at": result.started_at,
-        "duration_seconds": result.duration_seconds,
-        "features": [feature_dict(f) for f in by_severity(result.features)],
-    }
-
-
-def feature_dict(f: FeatureResult) -> dict[str, Any]:
-    """One feature's JSON object."""
-    q = f.quality
-    return {
-        "name": f.name,
-        "kind": f.kind.value,
-        "method": f.method,
-        "score": _num(f.score),
-        "score_kind": f.score_kind,
-        "p_value": _num(f.p_value),
-        "adjusted_p_value": _num(f.adjusted_p_value),
-        "threshold": f.threshold,
-        "drifted": f.drifted,
-        "status": f.status.value,
-        "reference_rows": f.reference_rows,
-        "current_rows": f.current_rows,
-        "prediction": f.prediction,
-        "message": f.message,
-        "quality": {
-            "rows": q.rows,
-            "missing_rate": q.missing_rate,
-            "reference_missing_rate": q.reference_missing_rate,
-            "type_error_rate": q.type_error_rate,
-            "unseen_category_rate": q.unseen_category_rate,
-            "out_of_range_rate": q.out_of_range_rate,
-        },
-    }
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:

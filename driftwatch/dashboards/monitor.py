@@ -19,7 +19,7 @@ SCORE = f"driftwatch_feature_drift_score{{{MONITOR_FEATURE}}}"
 P_VALUE = f"driftwatch_feature_p_value{{{MONITOR_FEATURE}}}"
 THRESHOLD = f"driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}}}"
 DRIFTED = f"driftwatch_feature_drifted{{{MONITOR_FEATURE}}}"
-# How far past its threshold a test is, > 1 meaning drift, as driftwatch.checks.render.severity computes it:
+# How far past its threshold a test is, > 1 meaning drift, as driftwatch.checks.results.severity computes it:
 # threshold / p-value for p-value tests (which export a p-value), score / threshold for distances.
 SEVERITY = f"{THRESHOLD} / clamp_min({P_VALUE}, 1e-300) or {SCORE} / {THRESHOLD}"
 FIRING = f'count(ALERTS{{alertname=~"Driftwatch.*", alertstate="firing", {MONITOR}}}) or vector(0)'

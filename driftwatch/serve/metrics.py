@@ -21,7 +21,7 @@ from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
 from driftwatch.checks.engine import FeatureQuality, FeatureResult
-from driftwatch.checks.render import severity
+from driftwatch.checks.results import severity
 from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
 

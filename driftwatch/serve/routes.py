@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__
-from driftwatch.checks import render
+from driftwatch.checks import results
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
@@ -267,7 +267,7 @@ def _run_dict(run: CheckRun) -> dict[str, Any]:
         "trigger": run.trigger,
         "window_start": run.window_start,
         "window_end": _num(run.window_end),
-        **render.to_dict(run.result),
+        **results.to_dict(run.result),
     }
 
 
@@ -292,7 +292,7 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
         "error": r.error,
     }
     if r.features is not None:
-        out["features"] = [render.feature_dict(f) for f in render.by_severity(r.to_result().features)]
+        out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]
     return out
 
 

@@ -1,0 +1,148 @@
+"""What a check returns: per-feature results and the dataset verdict, and their documented JSON form."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftwatch.types import Kind, MultipleTesting, Status
+
+# JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
+JSON_SCHEMA_VERSION = 1
+_STATUS_ORDER = {
+    Status.MISSING_COLUMN: 0,
+    Status.NO_VALID_VALUES: 1,
+    Status.OK: 2,
+    Status.ERROR: 3,
+    Status.NO_REFERENCE_VALUES: 4,
+    Status.INSUFFICIENT_DATA: 5,
+}
+
+
+def severity(result: FeatureResult) -> float:
+    """How far past (or short of) its threshold a score is: > 1 means drifted, larger is worse."""
+    if result.score is None or result.threshold is None:
+        return math.inf if result.drifted else 0.0
+    if result.score_kind == "p_value":
+        p = result.adjusted_p_value if result.adjusted_p_value is not None else result.score
+        return result.threshold / max(p, 1e-300)
+    return result.score / result.threshold
+
+
+def by_severity(results: list[FeatureResult]) -> list[FeatureResult]:
+    """Drifted features first, worst first; then the rest; features without a test last."""
+    return sorted(results, key=lambda r: (not r.drifted, _STATUS_ORDER[r.status], -severity(r), r.name))
+
+
+def _num(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+def to_dict(result: CheckResult) -> dict[str, Any]:
+    """The documented JSON form of a check result."""
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "monitor": result.monitor,
+        "reference_version": result.reference_version,
+        "status": result.status.value,
+        "rows": result.rows,
+        "dataset_drift": result.dataset_drift,
+        "drift_share": result.drift_share,
+        "drift_share_threshold": result.drift_share_threshold,
+        "drifted_features": result.drifted_features,
+        "judged_features": result.judged_features,
+        "multiple_testing": result.multiple_testing.value,
+        "started_at": result.started_at,
+        "duration_seconds": result.duration_seconds,
+        "features": [feature_dict(f) for f in by_severity(result.features)],
+    }
+
+
+def feature_dict(f: FeatureResult) -> dict[str, Any]:
+    """One feature's JSON object."""
+    q = f.quality
+    return {
+        "name": f.name,
+        "kind": f.kind.value,
+        "method": f.method,
+        "score": _num(f.score),
+        "score_kind": f.score_kind,
+        "p_value": _num(f.p_value),
+        "adjusted_p_value": _num(f.adjusted_p_value),
+        "threshold": f.threshold,
+        "drifted": f.drifted,
+        "status": f.status.value,
+        "reference_rows": f.reference_rows,
+        "current_rows": f.current_rows,
+        "prediction": f.prediction,
+        "message": f.message,
+        "quality": {
+            "rows": q.rows,
+            "missing_rate": q.missing_rate,
+            "reference_missing_rate": q.reference_missing_rate,
+            "type_error_rate": q.type_error_rate,
+            "unseen_category_rate": q.unseen_category_rate,
+            "out_of_range_rate": q.out_of_range_rate,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class FeatureQuality:
+    """Data quality of one feature in the current sample; rates are 0-1, None where they do not apply."""
+
+    rows: int
+    missing_rate: float
+    reference_missing_rate: float
+    type_error_rate: float
+    unseen_category_rate: float | None = None
+    out_of_range_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """One feature's comparison: the test that ran, its score, and whether it counts as drift."""
+
+    name: str
+    kind: Kind
+    method: str | None
+    score: float | None
+    threshold: float | None
+    drifted: bool
+    status: Status
+    reference_rows: int
+    current_rows: int
+    quality: FeatureQuality
+    score_kind: str | None = None
+    adjusted_p_value: float | None = None
+    prediction: bool = False
+    message: str = ""
+
+    @property
+    def p_value(self) -> float | None:
+        """The raw p-value for tests that return one."""
+        return self.score if self.score_kind == "p_value" else None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A whole check: per-feature results and the dataset-level verdict."""
+
+    monitor: str
+    reference_version: str
+    rows: int
+    status: Status
+    dataset_drift: bool
+    drifted_features: int
+    judged_features: int
+    drift_share: float
+    drift_share_threshold: float
+    multiple_testing: MultipleTesting
+    started_at: float
+    duration_seconds: float
+    features: list[FeatureResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON form, exactly what `driftwatch check --format json` prints."""
+        return to_dict(self)
