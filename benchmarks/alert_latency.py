@@ -10,9 +10,12 @@ Rows come from `driftwatch demo-batch` files: clean rows (`--drift 0`) for --cle
 Measured: the time from the first drifted row to DriftwatchDatasetDrift pending (its activeAt) and firing (first
 poll, every 5 s, that sees it firing), whether it then stays firing across --boundaries window boundaries, the
 checks by outcome, and any alert pending or firing during the clean phase. The run is bounded by --max-seconds.
+--check-phase aims the daemon's schedule at that many seconds past each half-minute (windows start on the
+minute): `--check-phase 1` makes every window's first check see about 20 rows, fewer than min_rows, so it is
+skipped; the phase reached is reported.
 
     .venv/bin/python benchmarks/alert_latency.py                     # full run, about 20 minutes
-    .venv/bin/python benchmarks/alert_latency.py --json out.json
+    .venv/bin/python benchmarks/alert_latency.py --check-phase 1 --json out.json   # checks just after boundaries
 
 Exit code: 1 when DriftwatchDatasetDrift did not fire, stopped firing, or an alert fired on clean traffic.
 """
@@ -42,6 +45,7 @@ CONFIG = ROOT / "config.example.yaml"
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "driftwatch.rules.yml"
 WINDOW_SECONDS = 300.0
 ALERT = "DriftwatchDatasetDrift"
+STARTUP = 2.5
 
 
 def _free_port() -> int:
@@ -94,6 +98,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "DRIFTWATCH_DATA_DIR": str(folder / "data"), "DRIFTWATCH_STORAGE_URL": ""}
     env["DRIFTWATCH_TOKEN"] = ""
     daemon_log = (folder / "daemon.log").open("ab")
+    if args.check_phase is not None:
+        # The schedule runs every 30 s from the scheduler's start, about STARTUP seconds after the launch.
+        time.sleep((args.check_phase - STARTUP - time.time()) % 30)
     daemon = subprocess.Popen(
         [sys.executable, "-m", "driftwatch", "run", "-c", str(CONFIG), "--port", str(port)],
         stdout=daemon_log,
@@ -174,11 +181,13 @@ def _drive(
             if boundaries >= args.boundaries and now - WINDOW_SECONDS * (now // WINDOW_SECONDS) > 60:
                 break
     checks = _checks(daemon)
+    last_success = httpx.get(f"{daemon}/v1/monitors/triage", timeout=10).json()["last_success_at"]
     assert drift_at is not None
     return {
         "clean_seconds": args.clean_seconds,
         "drift_started_at": drift_at,
         "drift_offset_in_window_s": round(drift_at % WINDOW_SECONDS, 1),
+        "check_phase_s": round(last_success % 30, 1),
         "pending_after_s": None if pending_at is None else round(pending_at - drift_at, 1),
         "firing_after_s": None if firing_seen is None else round(firing_seen - drift_at, 1),
         "firing_for_s": None if firing_seen is None else round(time.time() - firing_seen, 1),
@@ -196,6 +205,7 @@ def main() -> int:
     parser.add_argument("--drift", type=float, default=0.3, help="demo-batch --drift of the drifted rows")
     parser.add_argument("--clean-seconds", type=float, default=150.0, help="clean traffic before the drift")
     parser.add_argument("--boundaries", type=int, default=2, help="window boundaries to stay firing across")
+    parser.add_argument("--check-phase", type=float, help="aim the checks at this many seconds past each half-minute")
     parser.add_argument("--max-seconds", type=float, default=1500.0, help="bound on the whole run")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()

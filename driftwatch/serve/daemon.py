@@ -57,8 +57,8 @@ class CheckRun:
 class MonitorState:
     """What metrics and the API read about a monitor without touching the database.
 
-    `last` is the verdict being exported: the latest check that had enough rows to judge. A check of the open
-    window with too few rows leaves it in place; a window that closes with too few rows withdraws it.
+    `last` is the check being exported: the latest verdict (a check with enough rows to judge). A check of the
+    open window with too few rows leaves it in place; a window that closes with too few rows replaces it.
     """
 
     live: LiveMonitor | None = None
@@ -334,11 +334,11 @@ class Daemon:
                 raise
             self.on_check_duration(name, result.duration_seconds)
             run = CheckRun(check_id, result, snap.start, snap.end, trigger, started)
-            if result.status == Status.OK:
+            current = state.last is not None and state.last.result.status == Status.OK
+            # A manual check of an open window too small to judge leaves the current verdict exported; a window
+            # that closed too small to judge means that verdict is about an older window: it is withdrawn.
+            if result.status == Status.OK or snap.closed or not current:
                 state.last = run
-            elif snap.closed:
-                # The window after the exported verdict's ended without enough rows: that verdict is out of date.
-                state.last = None
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(

@@ -15,7 +15,7 @@ from driftwatch.config import parse_config
 from driftwatch.serve.daemon import Daemon
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "examples" / "triage" / "reference.csv"
 FEATURES = (
     "{patient_age: numeric, heart_rate: numeric, temperature_c: numeric, pain_score: {kind: numeric, method: ks},"
@@ -115,6 +115,7 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
             "ok": 0.0,
             "drift": 0.0,
             "insufficient_data": 1.0,
+            "skipped_insufficient_data": 0.0,
             "error": 0.0,
             "storage_error": 0.0,
             "unavailable": 0.0,
