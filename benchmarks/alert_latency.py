@@ -17,8 +17,8 @@ skipped; the phase reached is reported.
     .venv/bin/python benchmarks/alert_latency.py                     # full run, about 20 minutes
     .venv/bin/python benchmarks/alert_latency.py --check-phase 1 --json out.json   # checks just after boundaries
 
-Exit code: 1 when DriftwatchDatasetDrift did not fire or stopped firing, or, on clean traffic, an alert fired or a
-drift alert went pending.
+Exit code: 1 when DriftwatchDatasetDrift did not fire or stopped firing, or, on clean traffic, an alert fired or
+DriftwatchDatasetDrift went pending.
 """
 
 from __future__ import annotations
@@ -90,24 +90,45 @@ def _checks(daemon: str) -> dict[str, int]:
     return httpx.get(f"{daemon}/v1/monitors/triage", timeout=10).json()["checks_by_outcome"]
 
 
+def _start_daemon(args: argparse.Namespace, folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """The daemon on the example config; with --check-phase, relaunched until its checks fall at that phase."""
+    env = {**os.environ, "DRIFTWATCH_DATA_DIR": str(folder / "data"), "DRIFTWATCH_STORAGE_URL": ""}
+    env["DRIFTWATCH_TOKEN"] = ""
+    url = f"http://127.0.0.1:{port}"
+    startup = STARTUP
+    for _ in range(5):
+        if args.check_phase is not None:
+            # The schedule runs every 30 s from the scheduler's start, about `startup` seconds after the launch.
+            time.sleep((args.check_phase - startup - time.time()) % 30)
+        launched = time.time()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "driftwatch", "run", "-c", str(CONFIG), "--port", str(port)],
+            stdout=(folder / "daemon.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        _wait_ready(f"{url}/readyz", proc, "daemon")
+        if args.check_phase is None:
+            return proc
+        first = None
+        while first is None:  # the first check (of an empty window: skipped) starts one interval in
+            time.sleep(0.5)
+            first = httpx.get(f"{url}/v1/monitors/triage", timeout=10).json()["last_success_at"]
+        if abs((first - args.check_phase + 15) % 30 - 15) <= 1.5:
+            return proc
+        startup = first - 30 - launched
+        proc.terminate()
+        proc.wait(60)
+    raise SystemExit(f"could not start the daemon with its checks at {args.check_phase} s past the half-minute")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="driftwatch-alert-latency-"))
     seconds = int(args.max_seconds) + 60
     clean = _chunks(_demo_rows(folder, args.rate * int(args.clean_seconds + 5), 0.0, 11), args.rate)
     drifted = _chunks(_demo_rows(folder, args.rate * seconds, args.drift, 12), args.rate)
     port, prom_port = _free_port(), _free_port()
-    env = {**os.environ, "DRIFTWATCH_DATA_DIR": str(folder / "data"), "DRIFTWATCH_STORAGE_URL": ""}
-    env["DRIFTWATCH_TOKEN"] = ""
-    daemon_log = (folder / "daemon.log").open("ab")
-    if args.check_phase is not None:
-        # The schedule runs every 30 s from the scheduler's start, about STARTUP seconds after the launch.
-        time.sleep((args.check_phase - STARTUP - time.time()) % 30)
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "driftwatch", "run", "-c", str(CONFIG), "--port", str(port)],
-        stdout=daemon_log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    daemon = _start_daemon(args, folder, port)
     prom_cfg = {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": [str(RULES)],
@@ -128,7 +149,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     daemon_url, prom_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{prom_port}"
     out: dict[str, Any] = {"folder": str(folder), "rate_rows_per_s": args.rate, "drift": args.drift}
     try:
-        _wait_ready(f"{daemon_url}/readyz", daemon, "daemon")
         _wait_ready(f"{prom_url}/-/ready", prom, "prometheus")
         out.update(_drive(args, daemon_url, prom_url, clean, drifted))
     finally:
@@ -214,8 +234,9 @@ def main() -> int:
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
-    # A fresh daemon's check-stale alert is pending until its first check: only firing, or drift, counts.
-    wrong = [a for a in result["alerts_during_clean_phase"] if a.endswith("firing") or "Drift" in a]
+    # A fresh daemon's check-stale alert is pending until its first check, and one feature's test may flag a small
+    # window by chance (FeatureDrift pending): only a firing alert or pending dataset drift counts against.
+    wrong = [a for a in result["alerts_during_clean_phase"] if a.endswith("firing") or "DatasetDrift" in a]
     ok = result.get("firing_after_s") is not None and result["polls_not_firing_after_firing"] == 0 and not wrong
     return 0 if ok else 1
 
