@@ -27,12 +27,15 @@ from driftwatch.live.window import WindowSnapshot
 from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
 from driftwatch.storage import HistoryStore
+from driftwatch.types import Status
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 3600.0
 EVENT_FLUSH_SECONDS = 0.05
 # At most one log line per rejection reason per interval: a misconfigured logger may send thousands a second.
 REJECT_LOG_SECONDS = 60.0
+# Outcome of a scheduled check of an open window that has fewer than min_rows rows: neither stored nor judged.
+SKIPPED = "skipped_insufficient_data"
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,22 @@ class CheckRun:
     window_start: float | None
     window_end: float | None
     trigger: str
+    at: float | None = None
+
+    @property
+    def judged_until(self) -> float:
+        """End of the rows the check judged: the window's end once it closed, else the time of the check."""
+        at = self.result.started_at if self.at is None else self.at
+        return at if self.window_end is None else min(self.window_end, at)
 
 
 @dataclass
 class MonitorState:
-    """What metrics and the API read about a monitor without touching the database."""
+    """What metrics and the API read about a monitor without touching the database.
+
+    `last` is the check being exported: the latest verdict (a check with enough rows to judge). A check of the
+    open window with too few rows leaves it in place; a window that closes with too few rows replaces it.
+    """
 
     live: LiveMonitor | None = None
     load_error: str | None = None
@@ -291,7 +305,7 @@ class Daemon:
                 except OSError:
                     state.count("error")
                     log.exception("monitor=%s could not keep the closed window's sample", name)
-            self._run(name, live.snapshot(self.clock()), "schedule")
+            self._check_open(name, live.snapshot(self.clock()))
         except Exception:
             log.exception("monitor=%s scheduled check failed", name)
 
@@ -300,12 +314,26 @@ class Daemon:
         live = self.live(name)
         return self._run(name, live.snapshot(self.clock()), trigger)
 
+    def _check_open(self, name: str, snap: WindowSnapshot) -> None:
+        """Check the open window on schedule; with fewer than min_rows rows, count a skip and keep the verdict."""
+        state = self.monitors[name]
+        assert state.live is not None
+        min_rows = state.live.config.drift.min_rows
+        if snap.sample.num_rows >= min_rows:
+            self._run(name, snap, "schedule")
+            return
+        # A new window starts empty: storing or exporting its "no verdict" would hide the previous window's.
+        with state.check_lock:
+            state.last_check_at = state.last_success_at = self.clock()
+            state.count(SKIPPED)
+        log.debug("monitor=%s check=skipped trigger=schedule rows=%d min_rows=%d", name, snap.rows, min_rows)
+
     def _run(self, name: str, snap: WindowSnapshot, trigger: str) -> CheckRun:
         state = self.monitors[name]
         live = state.live
         assert live is not None
         with state.check_lock:
-            state.last_check_at = self.clock()
+            started = state.last_check_at = self.clock()
             try:
                 result = run_check(live.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
             except Exception:
@@ -320,9 +348,13 @@ class Daemon:
                 state.count("storage_error")
                 raise
             self.on_check_duration(name, result.duration_seconds)
-            run = CheckRun(check_id, result, snap.start, snap.end, trigger)
-            state.last = run
-            state.last_success_at = result.started_at
+            run = CheckRun(check_id, result, snap.start, snap.end, trigger, started)
+            current = state.last is not None and state.last.result.status == Status.OK
+            # A manual check of an open window too small to judge leaves the current verdict exported; a window
+            # that closed too small to judge means that verdict is about an older window: it is withdrawn.
+            if result.status == Status.OK or snap.closed or not current:
+                state.last = run
+            state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(
             "monitor=%s check=%d trigger=%s rows=%d status=%s dataset_drift=%s drifted=%d/%d duration=%.3fs",

@@ -26,7 +26,15 @@ from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
 
 # Check durations: from a few milliseconds (numeric features) to minutes (text drift on large windows).
-CHECK_OUTCOMES = ("ok", "drift", "insufficient_data", "error", "storage_error", "unavailable")
+CHECK_OUTCOMES = (
+    "ok",
+    "drift",
+    "insufficient_data",
+    "skipped_insufficient_data",
+    "error",
+    "storage_error",
+    "unavailable",
+)
 CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -80,8 +88,11 @@ def _counter(name: str, doc: str, labels: Iterable[str] = ("monitor",)) -> Count
 
 
 def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
-    dataset = _gauge("driftwatch_dataset_drift", "1 when the latest check found dataset drift.")
-    share = _gauge("driftwatch_drifted_features_ratio", "Share of judged features that drifted in the latest check.")
+    dataset = _gauge("driftwatch_dataset_drift", "1 when the latest verdict found dataset drift.")
+    share = _gauge("driftwatch_drifted_features_ratio", "Share of judged features that drifted in the latest verdict.")
+    verdict_end = _gauge(
+        "driftwatch_verdict_window_end_timestamp_seconds", "End of the rows the exported verdict judged."
+    )
     received = _counter("driftwatch_rows_received", "Rows received (accepted + rejected).")
     accepted = _counter("driftwatch_rows_accepted", "Rows accepted into the window.")
     rejected = _counter("driftwatch_rows_rejected", "Rows rejected, by reason.", ["monitor", "reason"])
@@ -116,6 +127,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         if run is not None and run.result.status == Status.OK:
             dataset.add_metric(m, float(run.result.dataset_drift))
             share.add_metric(m, run.result.drift_share)
+            verdict_end.add_metric(m, run.judged_until)
         joiner = d.joiners.get(name)
         if joiner is not None:
             js = joiner.stats
@@ -146,6 +158,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     yield from (
         dataset,
         share,
+        verdict_end,
         received,
         accepted,
         rejected,

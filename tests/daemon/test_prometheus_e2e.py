@@ -4,11 +4,17 @@ and every PromQL expression of the shipped dashboards evaluates to series."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 from driftwatch import demo
+from driftwatch.config import parse_duration
 
 from .harness import ROOT, DaemonProcess, post_rows, write_config
 from .prometheus import PrometheusProcess
@@ -95,3 +101,104 @@ def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, P
                 problems.append(f"{path.name}: {exc}")
     assert checked >= 20
     assert problems == []
+
+
+# Shortened windows: the example's 5-minute windows and 30 s checks scaled by 1/30 (10 s windows, 1 s checks),
+# and a temporary copy of the shipped rules with the drift alerts' `for:` scaled alike (DriftwatchDatasetDrift
+# 10 s, DriftwatchFeatureDrift 20 s); the expressions and the other alerts are the shipped ones (scaled, the
+# check-stale alert would fire on the first check of a fresh process, which takes seconds).
+SCALE = 30
+WINDOW = 10
+ROWS_EVERY = 0.5
+ROWS_PER_POST = 40  # 80 rows/s: each window's first check sees fewer than min_rows (100) and is skipped
+DATASET_FIRING = 'ALERTS{alertname="DriftwatchDatasetDrift", alertstate="firing", monitor="triage"}'
+
+
+def scaled_rules(folder: Path) -> Path:
+    """A copy of the shipped rules with the drift alerts' `for:` divided by SCALE."""
+    doc = yaml.safe_load(RULES.read_text())
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") in ("DriftwatchDatasetDrift", "DriftwatchFeatureDrift"):
+                rule["for"] = f"{parse_duration(rule['for']) / SCALE:g}s"
+    path = folder / "driftwatch.rules.scaled.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class Traffic:
+    """Posts ROWS_PER_POST rows every ROWS_EVERY seconds from a thread; `drift` switches the rows."""
+
+    def __init__(self, daemon: DaemonProcess):
+        self.daemon = daemon
+        self.drift = 0.0
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        seed = 100
+        with self.daemon.client() as c:
+            while not self._stop.wait(ROWS_EVERY):
+                seed += 1
+                resp = post_rows(c, demo.production_batch(ROWS_PER_POST, self.drift, seed=seed))
+                if resp.status_code != 202:
+                    self.errors.append(f"{resp.status_code}: {resp.text[:200]}")
+
+
+def _alert_state(prom: PrometheusProcess, name: str) -> str:
+    states = {a["state"] for a in _alerts(prom) if a["labels"]["alertname"] == name}
+    return "firing" if "firing" in states else ("pending" if states else "inactive")
+
+
+def _alerts(prom: PrometheusProcess) -> list[dict]:
+    return httpx.get(f"{prom.url}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+
+
+def _skipped(daemon: DaemonProcess) -> int:
+    with daemon.client() as c:
+        return c.get("/v1/monitors/triage").json()["checks_by_outcome"].get("skipped_insufficient_data", 0)
+
+
+def test_sustained_drift_fires_and_stays_firing_across_boundaries(tmp_path: Path) -> None:
+    config = write_config(tmp_path, interval="1s", window=f"{{type: tumbling, duration: {WINDOW}s}}", features=FEATURES)
+    daemon = DaemonProcess(config).start()
+    prom = PrometheusProcess(tmp_path, f"127.0.0.1:{daemon.port}", [scaled_rules(tmp_path)])
+    try:
+        prom.start()
+        with Traffic(daemon) as traffic:
+            # Clean traffic across a boundary: a verdict (0), dataset drift never pending, no alert firing. (A single
+            # feature's test on a window of a few hundred rows may flag by chance: FeatureDrift may go pending.)
+            prom.wait_for('driftwatch_dataset_drift{monitor="triage"} == 0', timeout=90)  # a cold first check
+            clean_until = (time.time() // WINDOW + 1) * WINDOW + 2
+            while time.time() < clean_until:
+                alerts = _alerts(prom)
+                assert [a for a in alerts if a["labels"]["alertname"] == "DriftwatchDatasetDrift"] == []
+                assert [a["labels"] for a in alerts if a["state"] == "firing"] == []
+                time.sleep(0.5)
+
+            traffic.drift = 0.3
+            prom.wait_for(DATASET_FIRING, timeout=4 * WINDOW)
+            fired_at, skipped_at_firing = time.time(), _skipped(daemon)
+            # Held across two boundaries (and the skipped first checks of the new windows), polled twice a second.
+            states = []
+            while time.time() < (fired_at // WINDOW + 2) * WINDOW + 3:
+                states.append(_alert_state(prom, "DriftwatchDatasetDrift"))
+                time.sleep(0.5)
+            assert set(states) == {"firing"}, states
+            assert _skipped(daemon) - skipped_at_firing >= 2
+            verdict_age = prom.query('time() - driftwatch_verdict_window_end_timestamp_seconds{monitor="triage"}')
+            assert 0 <= float(verdict_age[0]["value"][1]) < WINDOW + 3
+            prom.wait_for('ALERTS{alertname="DriftwatchFeatureDrift", alertstate="firing", monitor="triage"}', 30)
+            assert traffic.errors == []
+    finally:
+        prom.stop()
+        assert daemon.stop() == 0, daemon.log()

@@ -122,6 +122,7 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
             "ok": 0.0,
             "drift": 0.0,
             "insufficient_data": 1.0,
+            "skipped_insufficient_data": 0.0,
             "error": 0.0,
             "storage_error": 0.0,
             "unavailable": 0.0,
