@@ -1,10 +1,8 @@
-"""What the client holds between `log()` and delivery: queued items, per-monitor buffers, throttled warnings."""
+"""What the client holds between `log()` and delivery: queued items and per-monitor buffers."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -53,26 +51,3 @@ class Buffer:
                 want = 0
         self.rows -= limit - want
         return taken
-
-
-class Throttle:
-    """Lets one warning of each kind through per interval and reports how many were held back."""
-
-    def __init__(self, every: float) -> None:
-        self._every = every
-        self._lock = threading.Lock()
-        self._next: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def warn(self, kind: str, msg: str, *args: object) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next.get(kind, 0.0):
-                self._held[kind] = self._held.get(kind, 0) + 1
-                return
-            self._next[kind] = now + self._every
-            held = self._held.pop(kind, 0)
-        if held:
-            msg += " (%d similar warnings suppressed)"
-            args = (*args, held)
-        logger.warning(msg, *args)

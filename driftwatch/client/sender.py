@@ -18,8 +18,9 @@ import httpx
 import pyarrow as pa
 
 from driftwatch import __version__
-from driftwatch.client.buffer import Buffer, Item, Throttle, logger
+from driftwatch.client.buffer import Buffer, Item, logger
 from driftwatch.client.encoding import encode, parse_retry_after, to_table, unify
+from driftwatch.logs import LogThrottle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +126,7 @@ class Client:
         self._stop = threading.Event()
         self._counts = dict.fromkeys(_STAT_FIELDS, 0)
         self._dropped_at_flush = 0  # rows dropped as of the last flush(), which reports drops since then
-        self._throttle = Throttle(LOG_EVERY)
+        self._throttle = LogThrottle(logger, LOG_EVERY)
         self._http = httpx.Client(timeout=self._timeout, headers=self._headers)
         self._thread = threading.Thread(target=self._run, name=f"driftwatch-client-{self.monitor}", daemon=True)
         self._thread.start()
@@ -222,14 +223,14 @@ class Client:
             closed = self._closed
         if accepted < rows:
             reason = "the client is closed" if closed else f"the queue is full ({self._max_queue_rows} rows)"
-            self._throttle.warn("queue_full", "driftwatch client dropped %d row(s): %s", rows - accepted, reason)
+            self._throttle.warning("queue_full", "driftwatch client dropped %d row(s): %s", rows - accepted, reason)
 
     def _invalid(self, msg: str, *args: object, exc_info: bool = False) -> None:
         with self._lock:
             self._counts["invalid_inputs"] += 1
         if exc_info:
             logger.debug(msg, *args, exc_info=True)
-        self._throttle.warn("invalid", msg, *args)
+        self._throttle.warning("invalid", msg, *args)
 
     # -- worker side ---------------------------------------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class Client:
             self._counts["rows_rejected_by_server"] += rejected
         if rejected:
             first = errors[0] if isinstance(errors, list) and errors else "no reason given"
-            self._throttle.warn(
+            self._throttle.warning(
                 "rejected",
                 "driftwatch server rejected %d of %d rows for monitor %r: %s",
                 rejected,
@@ -373,7 +374,7 @@ class Client:
     def _fail(self, monitor: str, rows: int, attempts: int, error: str) -> None:
         with self._lock:
             self._counts["rows_dropped_failed"] += rows
-        self._throttle.warn(
+        self._throttle.warning(
             "failed",
             "driftwatch client dropped %d rows for monitor %r after %d attempt(s): %s",
             rows,

@@ -21,9 +21,9 @@ from driftwatch.config import Config, MonitorConfig
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.cloudevents import REJECT_REASONS, EventJoiner
 from driftwatch.ingest.filesource import ingest_new_files, mark_restored_file
-from driftwatch.ingest.throttle import LogThrottle
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
+from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
 from driftwatch.storage import HistoryStore
@@ -137,7 +137,7 @@ class Daemon:
             )
             self.scheduler.start()
         self.started = True
-        log.info("driftwatch started: %d monitor(s), storage %s", len(self.monitors), self.store)
+        log.info("driftwatch started", extra={"monitors": len(self.monitors), "storage": str(self.store)})
 
     def _load(self, m: MonitorConfig) -> None:
         state = self.monitors[m.name]
@@ -149,11 +149,13 @@ class Daemon:
                 mark_restored_file(self.store, m.name, source)
         except DriftwatchError as exc:
             state.load_error = str(exc)
-            log.error("monitor=%s cannot load its reference: %s", m.name, exc)
+            log.error("monitor cannot load its reference: %s", exc, extra={"monitor": m.name})
             return
         state.live = live
         state.load_error = None
-        log.info("monitor=%s reference version %s loaded (%d rows)", m.name, profile.version, profile.rows)
+        log.info(
+            "reference loaded", extra={"monitor": m.name, "reference_version": profile.version, "rows": profile.rows}
+        )
 
     def _schedule(self, m: MonitorConfig) -> None:
         state = self.monitors[m.name]
@@ -190,7 +192,7 @@ class Daemon:
         # Requests still waiting for their response are ingested alone: their inputs still count.
         flushed = self.flush_events(expire_all=True)
         if flushed:
-            log.info("ingested %d rows of logged inferences at shutdown", flushed)
+            log.info("ingested logged inferences at shutdown", extra={"rows": flushed})
         deadline = time.monotonic() + timeout
         unfinished = []
         for name, state in self.monitors.items():
@@ -202,9 +204,10 @@ class Daemon:
                 state.live.close()
         self.store.close()
         log.info(
-            "driftwatch stopped: spools flushed for %d monitor(s)%s",
-            len(self.monitors),
-            f"; checks still running were abandoned: {', '.join(unfinished)}" if unfinished else "",
+            "driftwatch stopped: spools flushed",
+            extra={"monitors": len(self.monitors), "abandoned_checks": ",".join(unfinished)}
+            if unfinished
+            else {"monitors": len(self.monitors)},
         )
 
     # ---- ingestion -------------------------------------------------------------------------------------
@@ -241,8 +244,12 @@ class Daemon:
         key = (monitor or "", reason)
         with self._events_lock:
             self.events_rejected[key] = self.events_rejected.get(key, 0) + 1
-        where = f"monitor={monitor} " if monitor else ""
-        self._reject_log.warning(f"{key[0]}/{reason}", "%sCloudEvent rejected (%s): %s", where, reason, message)
+        self._reject_log.warning(
+            f"{key[0]}/{reason}",
+            "CloudEvent rejected: %s",
+            message,
+            extra={"monitor": monitor, "reason": reason} if monitor else {"reason": reason},
+        )
 
     def flush_events(self, *, expire_all: bool = False) -> int:
         """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""
@@ -260,7 +267,7 @@ class Daemon:
                     try:
                         total += self.ingest(name, table).accepted
                     except DriftwatchError:
-                        log.exception("monitor=%s could not ingest logged inferences", name)
+                        log.exception("could not ingest logged inferences", extra={"monitor": name})
         return total
 
     def _event_loop(self) -> None:
@@ -284,7 +291,7 @@ class Daemon:
                 self.live(name).counters.reject,
             )
         except Exception:
-            log.exception("monitor=%s file source poll failed", name)
+            log.exception("file source poll failed", extra={"monitor": name})
             return 0
 
     # ---- checks ----------------------------------------------------------------------------------------
@@ -304,10 +311,10 @@ class Daemon:
                     live.finish_closed(snap)
                 except OSError:
                     state.count("error")
-                    log.exception("monitor=%s could not keep the closed window's sample", name)
+                    log.exception("could not keep the closed window's sample", extra={"monitor": name})
             self._check_open(name, live.snapshot(self.clock()))
         except Exception:
-            log.exception("monitor=%s scheduled check failed", name)
+            log.exception("scheduled check failed", extra={"monitor": name})
 
     def check_now(self, name: str, trigger: str = "manual") -> CheckRun:
         """Run a check of the open window right away (waits for a running one of the same monitor)."""
@@ -326,7 +333,10 @@ class Daemon:
         with state.check_lock:
             state.last_check_at = state.last_success_at = self.clock()
             state.count(SKIPPED)
-        log.debug("monitor=%s check=skipped trigger=schedule rows=%d min_rows=%d", name, snap.rows, min_rows)
+        log.debug(
+            "check skipped: too few rows",
+            extra={"monitor": name, "trigger": "schedule", "rows": snap.rows, "min_rows": min_rows},
+        )
 
     def _run(self, name: str, snap: WindowSnapshot, trigger: str) -> CheckRun:
         state = self.monitors[name]
@@ -357,16 +367,18 @@ class Daemon:
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(
-            "monitor=%s check=%d trigger=%s rows=%d status=%s dataset_drift=%s drifted=%d/%d duration=%.3fs",
-            name,
-            check_id,
-            trigger,
-            result.rows,
-            result.status.value,
-            result.dataset_drift,
-            result.drifted_features,
-            result.judged_features,
-            result.duration_seconds,
+            "check stored",
+            extra={
+                "monitor": name,
+                "check": check_id,
+                "trigger": trigger,
+                "rows": result.rows,
+                "status": result.status.value,
+                "dataset_drift": result.dataset_drift,
+                "drifted_features": result.drifted_features,
+                "judged_features": result.judged_features,
+                "duration_seconds": round(result.duration_seconds, 3),
+            },
         )
         return run
 
@@ -390,11 +402,13 @@ class Daemon:
                     f.unlink(missing_ok=True)
                     removed += 1
         if deleted or removed:
-            log.info("retention: deleted %d checks and %d window samples older than %.0f", deleted, removed, cutoff)
+            log.info("retention", extra={"deleted_checks": deleted, "deleted_samples": removed, "cutoff": cutoff})
 
     def _job_event(self, event: JobExecutionEvent) -> None:
         self.job_errors += 1
-        log.warning("scheduler job %s: %s", event.job_id, "missed" if event.code == EVENT_JOB_MISSED else "failed")
+        log.warning(
+            "scheduler job %s", "missed" if event.code == EVENT_JOB_MISSED else "failed", extra={"job": event.job_id}
+        )
 
     # ---- readiness -------------------------------------------------------------------------------------
 

@@ -255,8 +255,6 @@ def create_app(daemon: Daemon) -> FastAPI:
     return app
 
 
-
-
 def _num(x: float | None) -> float | None:
     return x if x is None or math.isfinite(x) else None
 

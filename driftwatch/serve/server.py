@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import signal
 import sys
 import time
@@ -29,9 +28,6 @@ SHUTDOWN_TIMEOUT = 30.0
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 # uvicorn passes a coloured copy of its message as an extra; it is not a field.
 _NOT_FIELDS = frozenset({"color_message"})
-# TRANSITIONAL: serve/daemon.py still writes "monitor=x check=7" into message text; until its calls pass
-# `extra=`, fields of a record without extras are read from its message. Remove once no message needs it.
-_KEY_VALUE = re.compile(r"(?<!\S)([A-Za-z_][A-Za-z0-9_]*)=(\S+)")
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -41,25 +37,6 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
         for k, v in record.__dict__.items()
         if k not in _RECORD_ATTRS and k not in _NOT_FIELDS and not k.startswith("_")
     }
-
-
-def _message_fields(message: str) -> dict[str, Any]:
-    """TRANSITIONAL: key=value pairs of a message text; numbers and booleans typed as JSON types them."""
-    fields: dict[str, Any] = {}
-    for key, raw in _KEY_VALUE.findall(message):
-        try:
-            value = _PY_BOOLS[raw] if raw in _PY_BOOLS else json.loads(raw)
-        except ValueError:
-            value = raw
-        fields[key] = value if _is_scalar_number(value) or isinstance(value, bool) else raw
-    return fields
-
-
-_PY_BOOLS = {"True": True, "False": False}
-
-
-def _is_scalar_number(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -77,7 +54,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        fields = record_fields(record) or _message_fields(doc["message"])
+        fields = record_fields(record)
         for key, value in fields.items():
             doc.setdefault(key, _json_value(value))
         if record.exc_info:

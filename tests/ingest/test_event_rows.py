@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 
 import orjson
 import pytest
@@ -18,7 +17,6 @@ from driftwatch.ingest.cloudevents import (
     reject_reason,
 )
 from driftwatch.ingest.payloads import PayloadError
-from driftwatch.ingest.throttle import LogThrottle
 
 SELDON_REQUEST = "io.seldon.serving.inference.request"
 SELDON_RESPONSE = "io.seldon.serving.inference.response"
@@ -219,17 +217,6 @@ def test_event_error_reasons_are_closed() -> None:
 
 
 # rate-limited logging
-
-
-def test_log_throttle_lets_one_message_per_kind_per_interval(caplog: pytest.LogCaptureFixture) -> None:
-    now = [0.0]
-    throttle = LogThrottle(logging.getLogger("test.throttle"), 60.0, clock=lambda: now[0])
-    with caplog.at_level(logging.WARNING, logger="test.throttle"):
-        assert [throttle.warning("a", "bad %s", i) for i in range(3)] == [True, False, False]
-        assert throttle.warning("b", "other") is True
-        now[0] = 61.0
-        assert throttle.warning("a", "bad %s", 9) is True
-    assert [r.getMessage() for r in caplog.records] == ["bad 0", "other", "bad 9 (2 similar messages suppressed)"]
 
 
 def test_tensor_errors_never_print_python_none() -> None:

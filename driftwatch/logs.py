@@ -1,4 +1,4 @@
-"""Rate-limited logging: one message per kind per interval, so a flood of bad input cannot flood the log."""
+"""Rate-limited logging for daemon and client: one message per kind per interval, so a flood cannot flood the log."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class LogThrottle:
         self._next: dict[str, float] = {}
         self._held: dict[str, int] = {}
 
-    def warning(self, kind: str, msg: str, *args: object) -> bool:
+    def warning(self, kind: str, msg: str, *args: object, extra: dict[str, object] | None = None) -> bool:
         """Log `msg % args` at WARNING unless a message of `kind` went out less than `every` ago; True if logged."""
         now = self._clock()
         with self._lock:
@@ -33,5 +33,5 @@ class LogThrottle:
         if held:
             msg += " (%d similar messages suppressed)"
             args = (*args, held)
-        self._logger.warning(msg, *args)
+        self._logger.warning(msg, *args, extra=extra)
         return True
