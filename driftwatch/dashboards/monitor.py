@@ -295,8 +295,9 @@ def _window_and_check_panels() -> list[c.PanelBuilder]:
         ),
         c.timeseries(
             "Checks by outcome",
-            "Checks per minute by outcome: ok, drift, insufficient_data, and the failures error, storage_error "
-            "and unavailable.",
+            "Checks per minute by outcome: ok, drift, insufficient_data, skipped_insufficient_data (an open window "
+            "still below min_rows: not stored, the last verdict stays), and the failures error, storage_error and "
+            "unavailable.",
             [Query(f"sum by (outcome) (rate(driftwatch_checks_total{{{MONITOR}}}{RATE})) * 60", "{{outcome}}")],
             unit="suffix: checks/min",
             width=8,
