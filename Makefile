@@ -1,4 +1,6 @@
 VENV ?= .venv
+# The daemon's port for `make run` and `make replay` (config.example.yaml says 8321).
+PORT ?= 8321
 PY := $(VENV)/bin/python
 # One stamp per set of extras, so each target installs only what it uses and repeated runs are quick.
 RUN_STAMP := $(VENV)/.installed-run
@@ -28,10 +30,10 @@ provision:
 
 run: $(RUN_STAMP)
 	$(VENV)/bin/driftwatch config validate -c config.example.yaml
-	$(VENV)/bin/driftwatch run -c config.example.yaml
+	$(VENV)/bin/driftwatch run -c config.example.yaml --port $(PORT)
 
 replay: $(RUN_STAMP)
-	$(VENV)/bin/driftwatch replay -c config.example.yaml
+	$(VENV)/bin/driftwatch replay -c config.example.yaml --url http://127.0.0.1:$(PORT)
 
 test: provision $(DEV_STAMP)
 	$(VENV)/bin/pytest -q

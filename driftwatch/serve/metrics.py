@@ -144,7 +144,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         received.add_metric(m, c.rows_accepted + malformed)
         accepted.add_metric(m, c.rows_accepted)
         rejected.add_metric([name, "malformed"], malformed)
-        for reason in ("payload", "unreadable_file"):
+        for reason in ("payload", "no_feature_columns", "unreadable_file"):
             refused.add_metric([name, reason], rejects.get(reason, 0))
         ignored.add_metric(m, c.unknown_columns)
         seen, in_sample = live.window_rows()

@@ -44,6 +44,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         redoc_url=None,
         static_url="/docs-static",
         favicon_url="/docs-static/favicon.png",
+        # Swagger UI would otherwise send the document to an online validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     settings = daemon.config.ingest
     app.state.daemon = daemon
@@ -104,6 +106,17 @@ def create_app(daemon: Daemon) -> FastAPI:
             except PayloadError as exc:
                 daemon.live(monitor).counters.reject("payload", 1)
                 raise ApiError(exc.status, str(exc)) from None
+            live = daemon.live(monitor)
+            if parsed.table.num_rows and not set(live.shaper.names).intersection(parsed.table.column_names):
+                # Such rows would be stored as all-missing and read as drift; the sender has the names wrong.
+                live.counters.reject("no_feature_columns", 1)
+                names = parsed.table.column_names
+                shown = ", ".join(names[:10]) + (f", ... ({len(names) - 10} more)" if len(names) > 10 else "")
+                raise ApiError(
+                    422,
+                    f"none of the rows' columns ({shown}) is a feature of monitor '{monitor}'"
+                    f" (features: {', '.join(live.shaper.names)})",
+                )
             outcome = daemon.ingest(monitor, parsed.table, parsed.rejected)
             return {
                 "accepted": outcome.accepted,

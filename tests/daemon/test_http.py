@@ -58,6 +58,22 @@ def test_bad_rows_are_counted_not_fatal(daemon: DaemonProcess) -> None:
         assert after["unknown_columns"] == before["unknown_columns"] + 1
 
 
+def test_rows_without_a_feature_column_are_refused(daemon: DaemonProcess) -> None:
+    with daemon.client() as c:
+        before = _monitor(c)
+        resp = c.post("/v1/monitors/triage/rows", json=[{"foo": 1}, {"bar": 2}])
+        assert resp.status_code == 422
+        assert resp.json()["error"].startswith(
+            "none of the rows' columns (foo, bar) is a feature of monitor 'triage' (features: patient_age, "
+        )
+        after = _monitor(c)
+        assert after["window"]["rows_seen"] == before["window"]["rows_seen"]
+        assert after["ingest"]["rows_rejected"].get("no_feature_columns", 0) == 1 + before["ingest"][
+            "rows_rejected"
+        ].get("no_feature_columns", 0)
+        assert c.post("/v1/monitors/triage/rows", json=[{"foo": 1, "channel": "web"}]).status_code == 202
+
+
 def test_malformed_payloads_get_clear_errors(daemon: DaemonProcess) -> None:
     with daemon.client() as c:
         resp = c.post("/v1/monitors/triage/rows", content=b"[{", headers={"content-type": "application/json"})
