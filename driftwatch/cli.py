@@ -293,8 +293,9 @@ def replay(
     cfg = _load(config)
     base = url or f"http://{cfg.server.host}:{cfg.server.port}"
     headers = {"content-type": "application/vnd.apache.arrow.stream"}
-    if cfg.ingest.token:
-        headers["authorization"] = f"Bearer {cfg.ingest.token}"
+    ingest_token, admin_token = cfg.token_for("ingest"), cfg.token_for("admin")
+    if ingest_token:
+        headers["authorization"] = f"Bearer {ingest_token}"
     with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         try:
             for i in range(batches):
@@ -308,7 +309,10 @@ def replay(
                     raise _fail(f"{base} answered {resp.status_code}: {resp.text}")
                 out.print(f"batch {i + 1}/{batches}: drift {level:.2f}, accepted {resp.json()['accepted']} rows")
             if check:
-                resp = client.post(f"/v1/monitors/{monitor}/checks", headers={"content-type": "application/json"})
+                check_headers = {"content-type": "application/json"}
+                if admin_token:
+                    check_headers["authorization"] = f"Bearer {admin_token}"
+                resp = client.post(f"/v1/monitors/{monitor}/checks", headers=check_headers)
                 if resp.status_code != 200:
                     raise _fail(f"check failed: {resp.status_code}: {resp.text}")
                 doc = resp.json()

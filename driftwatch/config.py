@@ -201,11 +201,56 @@ class StorageSettings(_Strict):
         return value or None
 
 
+Scope = Literal["ingest", "read", "admin"]
+# RFC 6750 b64token: what a bearer token may contain, so that every configured token can be sent in a header.
+_B64TOKEN = re.compile(r"^[A-Za-z0-9._~+/-]+=*$")
+
+
+def _sendable_token(value: str) -> str:
+    # The value itself is never part of the message: it is a secret.
+    if value and not _B64TOKEN.match(value):
+        raise ValueError("a token may hold only letters, digits and -._~+/ (then '=' padding), no spaces")
+    return value
+
+
+class TokenSpec(_Strict):
+    """A bearer token and what it may do: `ingest` rows, `read` state and history, `admin` (everything)."""
+
+    token: str
+    scopes: list[Scope] = Field(min_length=1)
+
+    @field_validator("token")
+    @classmethod
+    def _sendable(cls, value: str) -> str:
+        return _sendable_token(value)
+
+
+class AuthSettings(_Strict):
+    """Who may call the API: with any token configured, every route but /healthz and /readyz needs one."""
+
+    tokens: list[TokenSpec] = Field(default_factory=list)
+    metrics_requires_token: bool = False
+
+    @field_validator("tokens")
+    @classmethod
+    def _no_repeats(cls, value: list[TokenSpec]) -> list[TokenSpec]:
+        # An empty token (an unset ${VAR:-}) is dropped: one config serves with and without authentication.
+        kept = [t for t in value if t.token]
+        for i, spec in enumerate(kept):
+            for j in range(i):
+                if kept[j].token == spec.token:
+                    raise ValueError(f"two entries hold the same token (the {j + 1}. and {i + 1}. non-empty one)")
+        return kept
+
+
 class ServerSettings(_Strict):
     """The daemon's HTTP listener."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=0, le=65535)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    # Listening beyond loopback with no token is refused unless this says it is on purpose.
+    allow_unauthenticated: bool = False
 
 
 class CloudEventRoute(_Strict):
@@ -255,6 +300,7 @@ class IngestSettings(_Strict):
     """Limits and routing for live ingestion."""
 
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Deprecated: the same as a server.auth.tokens entry with scopes [ingest].
     token: str | None = None
     durability: Literal["process", "fsync"] = "process"
     cloudevents: list[CloudEventRoute] = Field(default_factory=list)
@@ -269,7 +315,7 @@ class IngestSettings(_Strict):
     @field_validator("token")
     @classmethod
     def _blank_token(cls, value: str | None) -> str | None:
-        return value or None
+        return _sendable_token(value) or None if value is not None else None
 
 
 class Config(_Strict):
@@ -297,6 +343,21 @@ class Config(_Strict):
             if problem is not None:
                 raise ValueError(f"ingest.cloudevents[{i}] (monitor '{route.monitor}'): {problem}")
         return self
+
+    @property
+    def tokens(self) -> list[TokenSpec]:
+        """Every configured token: server.auth.tokens, then the deprecated ingest.token (scope ingest)."""
+        tokens = list(self.server.auth.tokens)
+        if self.ingest.token and all(t.token != self.ingest.token for t in tokens):
+            tokens.append(TokenSpec(token=self.ingest.token, scopes=["ingest"]))
+        return tokens
+
+    def token_for(self, scope: Scope) -> str | None:
+        """A configured token granting `scope` (admin grants every scope), for the CLI's own requests."""
+        for spec in self.tokens:
+            if scope in spec.scopes or "admin" in spec.scopes:
+                return spec.token
+        return None
 
     @property
     def storage_url(self) -> str:

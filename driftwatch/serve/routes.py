@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
 from typing import Annotated, Any
@@ -15,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__
 from driftwatch.checks import results
+from driftwatch.config import Scope
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
 from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
 from driftwatch.serve import schemas
+from driftwatch.serve.auth import Authorizer, requires
 from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
@@ -54,13 +55,12 @@ def create_app(daemon: Daemon) -> FastAPI:
     install(app)
     app.add_middleware(HttpMetrics, registry=registry)
 
-    def _authorize(authorization: str | None) -> None:
-        token = settings.token
-        if token is None:
-            return
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise ApiError(401, "missing or wrong bearer token")
+    # Each route's scope is its `dependencies=need(...)`; docs/api.md lists them, tests/daemon/test_auth.py checks each.
+    authorizer = Authorizer(daemon.config.tokens)
+    metrics_scope: Scope | None = "read" if daemon.config.server.auth.metrics_requires_token else None
+
+    def need(scope: Scope | None) -> list[Any]:
+        return requires(authorizer, scope)
 
     def _accepting() -> None:
         if daemon.draining:
@@ -84,7 +84,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         status_code=202,
         tags=["ingest"],
         response_model=schemas.RowsAccepted,
-        responses=errors(400, 401, 404, 413, 415, 422, 500, 503),
+        responses=errors(400, 401, 403, 404, 413, 415, 422, 500, 503),
+        dependencies=need("ingest"),
         openapi_extra={"requestBody": schemas.ROWS_REQUEST_BODY},
     )
     async def post_rows(
@@ -92,10 +93,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         request: Request,
         content_type: Annotated[str, Header()] = "application/json",
         content_encoding: Annotated[str | None, Header()] = None,
-        authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Accept rows as a JSON array, NDJSON or an Arrow IPC stream (optionally gzip); 202 once durable."""
-        _authorize(authorization)
         _accepting()
         daemon.live(monitor)
         body = await _body(request)
@@ -132,12 +131,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         status_code=202,
         tags=["ingest"],
         response_model=None,
-        responses={202: {"model": schemas.CloudEventAccepted}, **errors(400, 401, 404, 413, 415, 422, 500, 503)},
+        responses={202: {"model": schemas.CloudEventAccepted}, **errors(400, 401, 403, 404, 413, 415, 422, 500, 503)},
+        dependencies=need("ingest"),
         openapi_extra={"requestBody": schemas.CLOUDEVENT_BODY},
     )
     async def post_cloudevent(request: Request) -> Response:
         """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
-        _authorize(request.headers.get("authorization"))
         _accepting()
         try:
             body = await _body(request)
@@ -180,14 +179,21 @@ def create_app(daemon: Daemon) -> FastAPI:
         "/v1/monitors/{monitor}/checks",
         tags=["checks"],
         response_model=schemas.CheckRunOut,
-        responses=errors(404, 422, 500, 503),
+        responses=errors(401, 403, 404, 422, 500, 503),
+        dependencies=need("admin"),
     )
     async def post_check(monitor: MonitorName) -> dict[str, Any]:
         """Run a check of the open window now and return it."""
         run = await run_in_threadpool(daemon.check_now, monitor, "manual")
         return _run_dict(run)
 
-    @app.get("/v1/monitors", tags=["monitors"], response_model=schemas.MonitorList, responses=errors(500))
+    @app.get(
+        "/v1/monitors",
+        tags=["monitors"],
+        response_model=schemas.MonitorList,
+        responses=errors(401, 403, 500),
+        dependencies=need("read"),
+    )
     async def get_monitors() -> dict[str, Any]:
         """Every monitor with its live window and latest check."""
         return {"monitors": [_monitor_dict(daemon, name) for name in daemon.monitors]}
@@ -196,7 +202,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         "/v1/monitors/{monitor}",
         tags=["monitors"],
         response_model=schemas.MonitorOut,
-        responses=errors(404, 422, 500),
+        responses=errors(401, 403, 404, 422, 500),
+        dependencies=need("read"),
     )
     async def get_monitor(monitor: MonitorName) -> dict[str, Any]:
         """One monitor: reference, window, ingestion counters and latest check."""
@@ -208,7 +215,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         "/v1/monitors/{monitor}/checks",
         tags=["checks"],
         response_model=schemas.CheckList,
-        responses=errors(404, 422, 500, 503),
+        responses=errors(401, 403, 404, 422, 500, 503),
+        dependencies=need("read"),
     )
     async def get_checks(
         monitor: MonitorName,
@@ -226,7 +234,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         "/v1/checks/{check_id}",
         tags=["checks"],
         response_model=schemas.CheckRecordOut,
-        responses=errors(404, 422, 500, 503),
+        responses=errors(401, 403, 404, 422, 500, 503),
+        dependencies=need("read"),
     )
     async def get_check(check_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         """One stored check with its per-feature results."""
@@ -239,7 +248,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         "/metrics",
         tags=["process"],
         response_model=None,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **errors(500)},
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **errors(401, 403, 500)},
+        dependencies=need(metrics_scope),
     )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; OpenMetrics when the Accept header asks for it (docs/metrics.md)."""

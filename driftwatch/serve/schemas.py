@@ -189,7 +189,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed body.",
-    401: "Missing or wrong bearer token (when `ingest.token` is set).",
+    401: "Missing, malformed or unknown bearer token (when tokens are configured); `WWW-Authenticate: Bearer`.",
+    403: "The bearer token lacks the scope the operation needs (`ingest`, `read` or `admin`).",
     404: "Unknown monitor, check or route.",
     413: "Body larger than `ingest.max_body_bytes` (after decompression too).",
     415: "Unsupported Content-Type, charset or Content-Encoding.",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import uvicorn
 
 from driftwatch.config import Config
+from driftwatch.serve.auth import refuse_open_listener
 from driftwatch.serve.daemon import Daemon
 from driftwatch.serve.routes import create_app
 
@@ -118,6 +119,10 @@ class _Server(uvicorn.Server):
 def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = None, port: int | None = None) -> None:
     """Start the daemon and its HTTP server; returns after a graceful shutdown."""
     setup_logging(log_format)
+    host = host or config.server.host
+    refuse_open_listener(config, host)
+    if config.ingest.token:
+        log.warning("ingest.token is deprecated: list it under server.auth.tokens with scopes [ingest]")
     daemon = Daemon(config)
 
     @asynccontextmanager
@@ -135,7 +140,7 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
     server = _Server(
         uvicorn.Config(
             app,
-            host=host or config.server.host,
+            host=host,
             port=config.server.port if port is None else port,
             log_config=None,
             access_log=False,

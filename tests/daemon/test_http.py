@@ -136,7 +136,7 @@ def test_process_endpoints_and_openapi(daemon: DaemonProcess) -> None:
             schema = spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": f"#/components/schemas/{model}"}, (path, method)
         rows = spec["paths"]["/v1/monitors/{monitor}/rows"]["post"]["responses"]
-        assert set(rows) == {"202", "400", "401", "404", "413", "415", "422", "500", "503"}
+        assert set(rows) == {"202", "400", "401", "403", "404", "413", "415", "422", "500", "503"}
         monitors = c.get("/v1/monitors").json()["monitors"]
         assert [m["name"] for m in monitors] == ["triage"]
         assert monitors[0]["reference"]["rows"] == 5000
