@@ -426,6 +426,8 @@ class Daemon:
         for name, state in self.monitors.items():
             if state.live is None:
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
+            elif (disk := state.live.spool.probe()) is not None:
+                reasons.append(f"monitor '{name}' cannot write its spool under data_dir: {disk}")
         return reasons
 
 
