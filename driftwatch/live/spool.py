@@ -73,6 +73,7 @@ class Spool:
         self.corrupt_segments = 0  # set aside at replay
         self.write_errors = 0
         self.write_error: str | None = None  # why the latest write failed; None once a write or probe succeeds
+        self._cause: OSError | None = None
         self._failed_bytes = 0
         folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -133,7 +134,9 @@ class Spool:
         try:
             seg.path.replace(aside)
         except OSError as err:
-            log.error("unreadable spool segment could not be renamed", extra={"segment": seg.path.name, "error": str(err)})
+            log.error(
+                "unreadable spool segment could not be renamed", extra={"segment": seg.path.name, "error": str(err)}
+            )
         log.error(
             "unreadable spool segment set aside",
             extra={"segment": seg.path.name, "renamed_to": aside.name, "error": str(exc)},
@@ -230,6 +233,8 @@ class Spool:
     def _emit(self) -> None:
         """Write what the IPC writer produced to the open segment; on failure cut it off again and close it."""
         data = self._sink.getvalue()
+        if not data:
+            return
         self._sink.seek(0)
         self._sink.truncate()
         assert self._fd is not None
@@ -257,8 +262,15 @@ class Spool:
         if self.write_error is None:
             log.error("spool write failed: rows refused until it succeeds", extra={"error": error.reason})
         self.write_error = error.reason
+        self._cause = exc
         self._drop_writer()
         return error
+
+    def check_writable(self) -> None:
+        """Raise DiskFullError while writes fail: for intake that acknowledges before it spools (CloudEvents)."""
+        cause = self._cause
+        if self.probe() is not None and cause is not None:
+            raise DiskFullError(str(self.folder), cause)
 
     def probe(self) -> str | None:
         """After a failed write, try a write of its size; returns the reason writes still fail, or None."""

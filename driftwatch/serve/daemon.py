@@ -231,7 +231,7 @@ class Daemon:
         Logged inferences arrive one request at a time; joined rows are ingested in batches by the event
         flusher (every EVENT_FLUSH_SECONDS), which costs a fraction of ingesting each row on its own.
         """
-        self.live(name)
+        self.live(name).spool.check_writable()  # refused now, rather than acknowledged and lost when spooled
         joined = self.joiners[name].add(event_id, kind, table)
         if joined is None:
             return 0
