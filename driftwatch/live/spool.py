@@ -228,7 +228,10 @@ class Spool:
         self._segments.append(self._current)
         self._emit()  # the schema message, when the writer sends it before the first record
         if self.durability == "fsync":
-            _fsync_dir(self.folder)
+            try:
+                _fsync_dir(self.folder)
+            except OSError as exc:
+                raise self._failed(exc, 0) from exc
 
     def _emit(self) -> None:
         """Write what the IPC writer produced to the open segment; on failure cut it off again and close it."""

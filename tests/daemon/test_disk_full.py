@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from driftwatch import demo
@@ -20,6 +21,14 @@ from driftwatch import demo
 from .harness import DaemonProcess, post_rows, write_config
 
 ROWS_PER_POST = 200
+CE = {
+    "ce-id": "full-1",
+    "ce-type": "org.kubeflow.serving.inference.request",
+    "ce-source": "http://localhost:9081/",
+    "ce-specversion": "1.0",
+    "ce-inferenceservicename": "triage-model",
+    "content-type": "application/json",
+}
 
 
 @contextlib.contextmanager
@@ -68,7 +77,8 @@ def _post(client: httpx.Client, seed: int) -> httpx.Response:
 
 def test_full_data_dir_refuses_with_507_recovers_and_keeps_every_acknowledged_row(tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "mnt", "6m") as mnt:
-        config = write_config(tmp_path)
+        routes = "ingest:\n  cloudevents:\n    - {inference_service: triage-model, monitor: triage}\n"
+        config = write_config(tmp_path, extra=routes)
         config.write_text(config.read_text().replace(f"data_dir: {tmp_path / 'data'}", f"data_dir: {mnt / 'data'}"))
         proc = DaemonProcess(config).start()
         acked = 0
@@ -92,6 +102,16 @@ def test_full_data_dir_refuses_with_507_recovers_and_keeps_every_acknowledged_ro
                     assert "No space left on device" in resp.json()["error"]
                     refused += 1
                 assert refused >= 8
+                # A logged inference is refused too, rather than acknowledged and lost when its rows are spooled.
+                event = c.post(
+                    "/v1/cloudevents", content=orjson.dumps({"instances": [{"patient_age": 50.0}]}), headers=CE
+                )
+                assert event.status_code == 507, event.text
+                assert "No space left on device" in event.json()["error"]
+                # A check still runs; its result may not be storable on the full disk, but the answer is JSON, no 500.
+                check = c.post("/v1/monitors/triage/checks")
+                assert check.status_code in (200, 503, 507), check.text
+                assert check.headers["content-type"] == "application/json"
                 ready = c.get("/readyz")
                 assert ready.status_code == 503
                 assert any("cannot write its spool" in r and "No space" in r for r in ready.json()["reasons"])
@@ -109,6 +129,7 @@ def test_full_data_dir_refuses_with_507_recovers_and_keeps_every_acknowledged_ro
                     acked += resp.json()["accepted"]
                 assert c.get("/v1/monitors/triage").json()["window"]["rows_seen"] == acked
             proc.kill9()
+            assert proc.log().count("spool write failed") == 1, "one ERROR line per outage, not one per request"
             again = DaemonProcess(config, port=proc.port, log_path=proc.log_path).start()
             try:
                 with again.client() as c:
