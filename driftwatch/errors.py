@@ -30,3 +30,19 @@ class UnknownMonitorError(DriftwatchError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown monitor '{self.name}' (valid: {', '.join(self.valid) or 'none configured'})"
+
+
+class DiskFullError(DriftwatchError, OSError):
+    """A write under data_dir failed (no space, over quota, read-only or not permitted); nothing was kept."""
+
+    def __init__(self, path: str, cause: OSError):
+        self.path = path
+        self.reason = cause.strerror or type(cause).__name__
+        super().__init__(
+            cause.errno,
+            f"cannot write under data_dir ({path}): {self.reason}; rows were not accepted, "
+            "free space or fix permissions there and retry",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[1])

@@ -93,17 +93,26 @@ class LiveMonitor:
                     sources.add(rec.source)
             self.counters.restored_rows = restored
             self._roll(now)
-        if restored or self.spool.torn_records:
+        spool = self.spool
+        if restored or spool.torn_records or spool.corrupt_segments:
             log.info(
                 "rows restored from the spool",
-                extra={"monitor": self.name, "rows": restored, "torn_records": self.spool.torn_records},
+                extra={
+                    "monitor": self.name,
+                    "rows": restored,
+                    "torn_records": spool.torn_records,
+                    "corrupt_segments": spool.corrupt_segments,
+                },
             )
         return sources
 
     def ingest(
         self, table: pa.Table | pa.RecordBatch, rejected: int = 0, now: float | None = None, source: str | None = None
     ) -> IngestOutcome:
-        """Shape, spool (durably) and count one request's rows; returns once they are safe to acknowledge."""
+        """Shape, spool (durably) and count one request's rows; returns once they are safe to acknowledge.
+
+        Raises DiskFullError when the spool cannot take them: nothing of the request is kept or counted.
+        """
         now = time.time() if now is None else now
         norm = self.shaper.normalize(table)
         counts = self.shaper.counts(norm.batch)  # depends on the batch alone: computed before taking the lock
@@ -170,14 +179,21 @@ class LiveMonitor:
         return closed
 
     def finish_closed(self, snapshot: WindowSnapshot) -> None:
-        """After a closed window's check is stored: keep its sample as Parquet and prune its spool segments."""
-        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        """After a closed window's check is stored: keep its sample as Parquet and prune its spool segments.
+
+        The spool is pruned even when the sample cannot be written (its check is stored): on a full disk that
+        frees space. The write's OSError is raised afterwards, and no partial sample file is left.
+        """
         path = self.samples_dir / f"{int(snapshot.start)}.parquet"
         tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(snapshot.sample, tmp)
-        tmp.replace(path)
-        tag = _tag(snapshot.start)
-        self.spool.prune(lambda seg: seg.tag == tag)
+        try:
+            self.samples_dir.mkdir(parents=True, exist_ok=True)
+            pq.write_table(snapshot.sample, tmp)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tag = _tag(snapshot.start)
+            self.spool.prune(lambda seg: seg.tag == tag)
 
     def snapshot(self, now: float | None = None) -> WindowSnapshot:
         """The open window (tumbling) or the last N rows (sliding), for a check."""

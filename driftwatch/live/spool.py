@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -15,12 +16,19 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from driftwatch.errors import DiskFullError
+
 log = logging.getLogger(__name__)
 
 Durability = Literal["process", "fsync"]
 _SEGMENT = re.compile(r"^(\d{10})-([A-Za-z0-9_.-]+)\.arrow$")
 # A segment is closed and a new one opened past this size, so pruning can free space in steps.
 SEGMENT_BYTES = 64 * 1024 * 1024
+# A segment that cannot be read is renamed with this suffix: kept for inspection, never replayed again.
+CORRUPT_SUFFIX = ".corrupt"
+# After a failed write, readiness probes for space with a file of the failed write's size, within these bounds.
+PROBE_MIN_BYTES = 64 * 1024
+PROBE_MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -52,6 +60,9 @@ class Spool:
     `process` writes each batch to the OS before returning (it survives the process being killed); `fsync`
     also waits for the data to reach the disk, with one fsync covering every append that arrived meanwhile
     (group commit), so concurrent requests do not queue behind each other's fsyncs.
+
+    Each record is encoded in memory and written with plain `os.write`: a write that fails (disk full, read-only)
+    is cut off the segment again and the segment closed, so the file always ends on a whole record.
     """
 
     def __init__(self, folder: Path, schema: pa.Schema, durability: Durability = "process"):
@@ -59,11 +70,18 @@ class Spool:
         self.schema = schema
         self.durability = durability
         self.torn_records = 0
+        self.corrupt_segments = 0  # set aside at replay
+        self.write_errors = 0
+        self.write_error: str | None = None  # why the latest write failed; None once a write or probe succeeds
+        self._cause: OSError | None = None
+        self._failed_bytes = 0
         folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._synced = threading.Condition(self._lock)
         self._segments = self._scan()
-        self._file: pa.NativeFile | None = None
+        self._fd: int | None = None
+        self._size = 0  # bytes of the open segment that hold whole records
+        self._sink = io.BytesIO()
         self._writer: ipc.RecordBatchStreamWriter | None = None
         self._current: Segment | None = None
         self._written = 0  # appends written to the OS
@@ -79,31 +97,53 @@ class Spool:
         return segments
 
     def replay(self) -> Iterator[SpoolRecord]:
-        """Every record of the existing segments in order; a torn record ends its segment and is counted."""
+        """Every record of the existing segments in order; a torn record ends its segment and is counted.
+
+        No content can crash the process: a segment is read from a copy in memory, every batch is fully validated,
+        and a segment with no readable record is renamed `*.corrupt`, counted and logged.
+        """
         for seg in list(self._segments):
             seg.rows = 0
+            good = 0
             try:
-                reader = ipc.open_stream(pa.memory_map(str(seg.path)))
-            except (pa.ArrowInvalid, OSError) as exc:
-                log.warning("unreadable spool segment skipped", extra={"segment": seg.path.name, "error": str(exc)})
-                self.torn_records += 1
-                continue
-            while True:
-                try:
-                    item = reader.read_next_batch_with_custom_metadata()
-                except StopIteration:
-                    break
-                except (pa.ArrowInvalid, OSError) as exc:
+                reader = ipc.open_stream(pa.py_buffer(seg.path.read_bytes()))
+                while True:
+                    try:
+                        item = reader.read_next_batch_with_custom_metadata()
+                    except StopIteration:
+                        break
+                    item.batch.validate(full=True)
+                    meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}
+                    batch = _conform(item.batch, self.schema)
+                    at = float(meta.get("at", 0.0))
+                    rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
+                    record = SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"))
+                    seg.rows += batch.num_rows
+                    seg.last_at = max(seg.last_at, at)
+                    good += 1
+                    yield record
+            except Exception as exc:  # any Arrow, decoding or I/O error: this segment's remaining bytes are lost
+                if good:
                     log.warning("torn spool record dropped", extra={"segment": seg.path.name, "error": str(exc)})
                     self.torn_records += 1
-                    break
-                meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}
-                batch = _conform(item.batch, self.schema)
-                at = float(meta.get("at", 0.0))
-                seg.rows += batch.num_rows
-                seg.last_at = max(seg.last_at, at)
-                rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
-                yield SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"))
+                else:
+                    self._set_aside(seg, exc)
+
+    def _set_aside(self, seg: Segment, exc: Exception) -> None:
+        aside = seg.path.with_name(seg.path.name + CORRUPT_SUFFIX)
+        try:
+            seg.path.replace(aside)
+        except OSError as err:
+            log.error(
+                "unreadable spool segment could not be renamed", extra={"segment": seg.path.name, "error": str(err)}
+            )
+        log.error(
+            "unreadable spool segment set aside",
+            extra={"segment": seg.path.name, "renamed_to": aside.name, "error": str(exc)},
+        )
+        self.corrupt_segments += 1
+        with self._lock:
+            self._segments = [s for s in self._segments if s is not seg]
 
     def append(
         self,
@@ -125,12 +165,13 @@ class Spool:
         if source is not None:
             meta["source"] = source
         with self._lock:
-            if self._current is None or self._current.tag != tag or self._file.tell() > SEGMENT_BYTES:  # type: ignore[union-attr]
+            if self._current is None or self._current.tag != tag or self._size > SEGMENT_BYTES:
                 while self._syncing:  # never close a file another thread is fsyncing
                     self._synced.wait()
                 self._open(tag)
             assert self._writer is not None and self._current is not None
             self._writer.write_batch(batch, custom_metadata=meta)
+            self._emit()
             self._current.rows += batch.num_rows
             self._current.last_at = max(self._current.last_at, at)
             self._written += 1
@@ -151,18 +192,24 @@ class Spool:
             if self._syncing:
                 self._synced.wait()
                 continue
-            if self._file is None:  # closed since: _close_writer fsynced everything written
+            if self._fd is None:  # closed since: _close_writer fsynced everything written
                 self._durable = self._written
                 break
             self._syncing = True
             target = self._written
-            fd = self._file.fileno()
+            fd = self._fd
+            error: OSError | None = None
             self._lock.release()
             try:
                 os.fsync(fd)
+            except OSError as exc:
+                error = exc
             finally:
                 self._lock.acquire()
                 self._syncing = False
+                self._synced.notify_all()
+            if error is not None:
+                raise self._failed(error, 0) from error
             self._durable = max(self._durable, target)
             self._synced.notify_all()
 
@@ -170,23 +217,108 @@ class Spool:
         self._close_writer()
         seq = (self._segments[-1].seq + 1) if self._segments else 1
         path = self.folder / f"{seq:010d}-{tag}.arrow"
-        # Unbuffered OS file: each write_batch reaches the kernel before append returns.
-        self._file = pa.OSFile(str(path), "wb")
-        self._writer = ipc.new_stream(self._file, self.schema)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise self._failed(exc, 0) from exc
+        self._size = 0
+        self._sink = io.BytesIO()
+        self._writer = ipc.new_stream(self._sink, self.schema)
         self._current = Segment(path, seq, tag)
         self._segments.append(self._current)
+        self._emit()  # the schema message, when the writer sends it before the first record
         if self.durability == "fsync":
-            _fsync_dir(self.folder)
+            try:
+                _fsync_dir(self.folder)
+            except OSError as exc:
+                raise self._failed(exc, 0) from exc
+
+    def _emit(self) -> None:
+        """Write what the IPC writer produced to the open segment; on failure cut it off again and close it."""
+        data = self._sink.getvalue()
+        if not data:
+            return
+        self._sink.seek(0)
+        self._sink.truncate()
+        assert self._fd is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            if self._size == 0 and self._current is not None:  # not even the schema: no segment to keep
+                self._current.path.unlink(missing_ok=True)
+                self._segments = [s for s in self._segments if s is not self._current]
+            raise self._failed(exc, len(data)) from exc
+        self._size += len(data)
+        if self.write_error is not None:
+            log.info("spool writable again", extra={"segment": self._current.path.name if self._current else ""})
+        self.write_error = None
+
+    def _failed(self, exc: OSError, size: int) -> DiskFullError:
+        """Count a failed write, close the open segment (the next append starts a new one) and say why."""
+        self.write_errors += 1
+        self._failed_bytes = size
+        error = DiskFullError(str(self.folder), exc)
+        if self.write_error is None:
+            log.error("spool write failed: rows refused until it succeeds", extra={"error": error.reason})
+        self.write_error = error.reason
+        self._cause = exc
+        self._drop_writer()
+        return error
+
+    def check_writable(self) -> None:
+        """Raise DiskFullError while writes fail: for intake that acknowledges before it spools (CloudEvents)."""
+        cause = self._cause
+        if self.probe() is not None and cause is not None:
+            raise DiskFullError(str(self.folder), cause)
+
+    def probe(self) -> str | None:
+        """After a failed write, try a write of its size; returns the reason writes still fail, or None."""
+        if self.write_error is None:
+            return None
+        size = min(max(self._failed_bytes, PROBE_MIN_BYTES), PROBE_MAX_BYTES)
+        path = self.folder / ".probe"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, bytes(size))
+            finally:
+                os.close(fd)
+                path.unlink(missing_ok=True)
+        except OSError as exc:
+            return exc.strerror or type(exc).__name__
+        with self._lock:
+            self.write_error = None
+        return None
+
+    def _drop_writer(self) -> None:
+        """Close the open segment without an end-of-stream marker: it ends on a whole record, which replays."""
+        while self._syncing:  # never close a file another thread is fsyncing
+            self._synced.wait()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = None
+        self._writer = None
+        self._current = None
 
     def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            if self.durability == "fsync":
-                os.fsync(self._file.fileno())  # type: ignore[union-attr]
-                self._durable = self._written
-            self._file.close()  # type: ignore[union-attr]
+        if self._writer is not None and self._fd is not None:
+            try:
+                self._writer.close()
+                self._emit()  # the end-of-stream marker
+                if self.durability == "fsync":
+                    os.fsync(self._fd)
+                    self._durable = self._written
+            except (DiskFullError, OSError) as exc:
+                log.warning("spool segment closed without its end marker", extra={"error": str(exc)})
+            if self._fd is not None:
+                os.close(self._fd)
         self._writer = None
-        self._file = None
+        self._fd = None
         self._current = None
 
     def prune(self, drop: Callable[[Segment], bool]) -> int:
@@ -212,8 +344,11 @@ class Spool:
     def flush(self) -> None:
         """Force everything written so far to disk."""
         with self._lock:
-            if self._file is not None:
-                os.fsync(self._file.fileno())
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    raise self._failed(exc, 0) from exc
                 self._durable = self._written
 
     @property

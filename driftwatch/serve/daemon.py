@@ -231,7 +231,7 @@ class Daemon:
         Logged inferences arrive one request at a time; joined rows are ingested in batches by the event
         flusher (every EVENT_FLUSH_SECONDS), which costs a fraction of ingesting each row on its own.
         """
-        self.live(name)
+        self.live(name).spool.check_writable()  # refused now, rather than acknowledged and lost when spooled
         joined = self.joiners[name].add(event_id, kind, table)
         if joined is None:
             return 0
@@ -426,6 +426,8 @@ class Daemon:
         for name, state in self.monitors.items():
             if state.live is None:
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
+            elif (disk := state.live.spool.probe()) is not None:
+                reasons.append(f"monitor '{name}' cannot write its spool under data_dir: {disk}")
         return reasons
 
 

@@ -111,6 +111,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
+    spool_errors = _counter("driftwatch_spool_write_errors", "Failed spool writes (disk full, read-only data_dir).")
+    corrupt = _counter("driftwatch_spool_corrupt_segments", "Unreadable spool segments set aside at restore.")
     for name, state in states:
         m = [name]
         if state.interval_seconds is not None:
@@ -153,6 +155,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info.add_metric([name], {"version": live.profile.version, "source": live.profile.source})
         ref_rows.add_metric(m, live.profile.rows)
         spool.add_metric(m, live.spool.size_bytes())
+        spool_errors.add_metric(m, live.spool.write_errors)
+        corrupt.add_metric(m, live.spool.corrupt_segments)
     for (monitor, reason), n in sorted(d.events_rejected.items()):
         refused.add_metric([monitor, reason], n)  # monitor "": the event reached no monitor
     yield from (
@@ -169,7 +173,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info,
         ref_rows,
     )
-    yield from (interval, last, success, checks, events, pending, spool)
+    yield from (interval, last, success, checks, events, pending, spool, spool_errors, corrupt)
 
 
 # Per-feature families: (name, help). They are most of a scrape (about 7 series per feature), so they are

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from driftwatch.errors import DataError, DriftwatchError, UnknownMonitorError
+from driftwatch.errors import DataError, DiskFullError, DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.payloads import PayloadError
 from driftwatch.serve.daemon import MonitorUnavailableError
 from driftwatch.storage import StorageError
@@ -77,6 +77,8 @@ def status_for(exc: DriftwatchError) -> int:
     """The HTTP status of an error raised on purpose."""
     if isinstance(exc, UnknownMonitorError):
         return 404
+    if isinstance(exc, DiskFullError):
+        return 507  # Insufficient Storage: the client may retry once space is freed
     if isinstance(exc, MonitorUnavailableError | StorageError):
         return 503
     if isinstance(exc, PayloadError):

@@ -52,11 +52,12 @@ def test_torn_last_record_is_dropped_and_counted(tmp_path: Path) -> None:
     assert sum(r.batch.num_rows for r in Spool(tmp_path, SCHEMA).replay()) == 307
 
 
-def test_garbage_segment_is_skipped(tmp_path: Path) -> None:
+def test_garbage_segment_is_set_aside(tmp_path: Path) -> None:
     (tmp_path / "0000000001-w0.arrow").write_bytes(b"not arrow at all")
     spool = Spool(tmp_path, SCHEMA)
     assert list(spool.replay()) == []
-    assert spool.torn_records == 1
+    assert spool.corrupt_segments == 1
+    assert (tmp_path / "0000000001-w0.arrow.corrupt").exists()
     spool.append(_batch(0, 5), at=1.0, tag="w0")
     spool.close()
     assert sum(r.batch.num_rows for r in Spool(tmp_path, SCHEMA).replay()) == 5
