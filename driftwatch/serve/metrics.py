@@ -22,6 +22,7 @@ from prometheus_client.utils import floatToGoString
 from driftwatch import __version__
 from driftwatch.checks.engine import FeatureQuality, FeatureResult
 from driftwatch.checks.results import severity
+from driftwatch.config import LIMIT_NAMES
 from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
 
@@ -144,7 +145,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         received.add_metric(m, c.rows_accepted + malformed)
         accepted.add_metric(m, c.rows_accepted)
         rejected.add_metric([name, "malformed"], malformed)
-        for reason in ("payload", "unreadable_file"):
+        for reason in ("payload", "unreadable_file", *LIMIT_NAMES):
             refused.add_metric([name, reason], rejects.get(reason, 0))
         ignored.add_metric(m, c.unknown_columns)
         seen, in_sample = live.window_rows()

@@ -1,0 +1,144 @@
+"""Input limits checked before a body is parsed, so that no request can make the parsers allocate without bound."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pyarrow as pa
+
+from driftwatch.config import LIMIT_NAMES, IngestLimits
+from driftwatch.ingest.payloads import (
+    ARROW_TYPES,
+    ParsedRows,
+    PayloadError,
+    decode_body,
+    limit_error,
+    media_type,
+    parse_rows,
+)
+
+# Bytes scanned per step: the scan's own memory is a few arrays of this many elements, whatever the body size.
+_CHUNK = 1 << 20
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPENERS = (ord("["), ord("{"))
+_CLOSERS = (ord("]"), ord("}"))
+
+
+def read_rows(
+    body: bytes,
+    content_type: str,
+    content_encoding: str | None,
+    limits: IngestLimits,
+    keep: Collection[str] | None = None,
+) -> ParsedRows:
+    """Rows of an untrusted request body, every limit checked before the step it protects."""
+    if len(body) > limits.max_body_bytes:
+        raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
+    data = decode_body(body, content_encoding, limits.max_decoded_bytes)
+    if media_type(content_type)[0] not in ARROW_TYPES:
+        check_json(data, limits)
+    parsed = parse_rows(data, content_type, limits, keep)
+    check_table(parsed.table, limits)
+    return parsed
+
+
+def limit_reason(exc: PayloadError) -> str:
+    """The `reason` label of a refused request: the limit it exceeds, else 'payload'."""
+    return exc.limit if exc.limit in LIMIT_NAMES else "payload"
+
+
+def check_json(data: bytes, limits: IngestLimits) -> None:
+    """Refuse JSON (or NDJSON) nested deeper than max_depth or holding a string longer than max_string_bytes.
+
+    A linear scan in fixed-size steps, before any parser builds objects: orjson accepts 1,024 levels and Arrow's
+    struct inference costs far more than the bytes of a deep value. Exact for valid JSON; what is not valid JSON is
+    refused by the parser afterwards either way.
+    """
+    depth = 0  # brackets open outside strings at the start of the chunk
+    in_string = False
+    pending = 0  # bytes of the string still open at the start of the chunk
+    backslashes = 0  # the run of backslashes that ended the previous chunk
+    view = np.frombuffer(data, np.uint8)
+    for start in range(0, len(view), _CHUNK):
+        c = view[start : start + _CHUNK]
+        n = len(c)
+        quotes = np.flatnonzero(c == _QUOTE)
+        slashes = np.flatnonzero(c == _BACKSLASH)
+        if len(slashes) or backslashes:
+            quotes, backslashes = _unescaped(quotes, slashes, n, backslashes)
+        else:
+            backslashes = 0
+        steps = _STEP[c]
+        at = np.flatnonzero(steps)
+        # A bracket is inside a string when an odd number of quotes (counting one still open) precede it.
+        outside = (np.searchsorted(quotes, at) + in_string) & 1 == 0
+        levels = np.cumsum(steps[at[outside]], dtype=np.int64)
+        if len(levels):
+            deepest = depth + int(levels.max())
+            if deepest > limits.max_depth:
+                raise limit_error(f"JSON nested {deepest} levels deep", "max_depth", limits.max_depth)
+            depth += int(levels[-1])
+        pending = _check_strings(quotes, n, in_string, pending, limits.max_string_bytes)
+        in_string = bool((len(quotes) + in_string) % 2)
+
+
+# +1 for a bracket that opens, -1 for one that closes, 0 for any other byte.
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(_OPENERS)] = 1
+_STEP[list(_CLOSERS)] = -1
+
+
+def _unescaped(quotes: np.ndarray, slashes: np.ndarray, n: int, carried: int) -> tuple[np.ndarray, int]:
+    """The quotes not escaped by an odd run of backslashes, and the run that ends the chunk (for the next one)."""
+    is_bs = np.zeros(n + 1, dtype=bool)
+    is_bs[slashes + 1] = True  # shifted by one: index i says whether byte i - 1 is a backslash
+    index = np.arange(n + 1, dtype=np.int64)
+    last_other = np.maximum.accumulate(np.where(is_bs, -1, index))  # last i' <= i whose byte i' - 1 is no backslash
+    run = quotes - last_other[quotes]
+    run = np.where(last_other[quotes] == 0, run + carried, run)
+    tail = n - int(last_other[n])
+    return quotes[run % 2 == 0], tail + (carried if last_other[n] == 0 else 0)
+
+
+def _check_strings(quotes: np.ndarray, n: int, in_string: bool, pending: int, limit: int) -> int:
+    """Raise for a string longer than `limit` bytes (as sent); returns the length of the one still open at the end."""
+    longest = 0
+    if in_string:
+        if not len(quotes):
+            pending += n
+            if pending > limit:
+                raise limit_error(f"a JSON string of {pending}+ bytes", "max_string_bytes", limit)
+            return pending
+        longest = pending + int(quotes[0])
+        quotes = quotes[1:]
+    pairs = len(quotes) // 2
+    if pairs:
+        longest = max(longest, int((quotes[1 : 2 * pairs : 2] - quotes[0 : 2 * pairs : 2] - 1).max()))
+    pending = n - int(quotes[-1]) - 1 if len(quotes) % 2 else 0
+    longest = max(longest, pending)
+    if longest > limit:
+        raise limit_error(f"a JSON string of {longest}+ bytes", "max_string_bytes", limit)
+    return pending
+
+
+def check_table(table: pa.Table, limits: IngestLimits) -> None:
+    """Refuse a parsed table with more rows or columns, or deeper types, than the limits allow."""
+    if table.num_rows > limits.max_rows:
+        raise limit_error(f"{table.num_rows} rows", "max_rows", limits.max_rows, 413)
+    if table.num_columns > limits.max_columns:
+        raise limit_error(f"{table.num_columns} columns", "max_columns", limits.max_columns)
+    for field in table.schema:
+        depth = type_depth(field.type)
+        if depth > limits.max_depth:
+            raise limit_error(f"column '{field.name}' nested {depth} levels deep", "max_depth", limits.max_depth)
+
+
+def type_depth(t: pa.DataType) -> int:
+    """How many levels of lists and structs an Arrow type holds (a plain value is 0); iterative, so never too deep."""
+    deepest, stack = 0, [(t, 0)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((current.field(i).type, depth + 1) for i in range(current.num_fields))
+    return deepest
