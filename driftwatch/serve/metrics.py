@@ -112,6 +112,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
+    refusals: dict[tuple[str, str], int] = {}
     for name, state in states:
         m = [name]
         if state.interval_seconds is not None:
@@ -146,7 +147,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         accepted.add_metric(m, c.rows_accepted)
         rejected.add_metric([name, "malformed"], malformed)
         for reason in ("payload", "unreadable_file", *LIMIT_NAMES):
-            refused.add_metric([name, reason], rejects.get(reason, 0))
+            refusals[(name, reason)] = rejects.get(reason, 0)
         ignored.add_metric(m, c.unknown_columns)
         seen, in_sample = live.window_rows()
         window.add_metric(m, seen)
@@ -154,8 +155,11 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info.add_metric([name], {"version": live.profile.version, "source": live.profile.source})
         ref_rows.add_metric(m, live.profile.rows)
         spool.add_metric(m, live.spool.size_bytes())
-    for (monitor, reason), n in sorted(d.events_rejected.items()):
-        refused.add_metric([monitor, reason], n)  # monitor "": the event reached no monitor
+    # Requests and CloudEvents share the limit reasons: one sample each, their sum. Monitor "": reached none.
+    for key, n in d.events_rejected.items():
+        refusals[key] = refusals.get(key, 0) + n
+    for (monitor, reason), n in sorted(refusals.items()):
+        refused.add_metric([monitor, reason], n)
     yield from (
         dataset,
         share,
