@@ -254,8 +254,9 @@ class CloudEventRoute(_Strict):
 class IngestLimits(_Strict):
     """What one ingest request may hold; each refusal is a 4xx that names the limit (docs/api.md#input-limits)."""
 
-    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="body as sent (compressed)")
-    max_decoded_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="body after gzip")
+    # Parsed JSON takes up to ~50 times its size in memory: these two bound what one request can cost.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="body as sent (compressed)")
+    max_decoded_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="body after gzip")
     max_depth: int = Field(default=32, ge=2, le=512, description="JSON nesting depth, the row object counts as 1")
     max_string_bytes: int = Field(default=64 * 1024, ge=16, description="one JSON string (key or value)")
     max_columns: int = Field(default=1000, ge=1, description="distinct columns of one request")

@@ -191,7 +191,7 @@ ERROR_DESCRIPTIONS = {
     400: "Malformed body.",
     401: "Missing or wrong bearer token (when `ingest.token` is set).",
     404: "Unknown monitor, check or route.",
-    413: "Body larger than `ingest.max_body_bytes` (after decompression too).",
+    413: "Body over `ingest.limits.max_body_bytes`, `max_decoded_bytes` or `max_rows`.",
     415: "Unsupported Content-Type, charset or Content-Encoding.",
     422: "Invalid path, query or header parameter.",
     500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',
