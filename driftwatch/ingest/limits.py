@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Collection
 
 import numpy as np
@@ -36,7 +37,9 @@ def read_rows(
     if len(body) > limits.max_body_bytes:
         raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
     data = decode_body(body, content_encoding, limits.max_decoded_bytes)
-    if media_type(content_type)[0] not in ARROW_TYPES:
+    if media_type(content_type)[0] in ARROW_TYPES:
+        check_arrow(data, limits)
+    else:
         check_json(data, limits)
     parsed = parse_rows(data, content_type, limits, keep)
     check_table(parsed.table, limits)
@@ -142,3 +145,83 @@ def type_depth(t: pa.DataType) -> int:
         deepest = max(deepest, depth)
         stack.extend((current.field(i).type, depth + 1) for i in range(current.num_fields))
     return deepest
+
+
+def check_arrow(body: bytes, limits: IngestLimits) -> None:
+    """Refuse an Arrow stream whose batches declare more rows, or unpack to more bytes, than the limits allow.
+
+    Read from each message's metadata before Arrow decodes it: a compressed buffer states the size it unpacks to,
+    so a small stream cannot make the reader allocate gigabytes. What cannot be read is left to the Arrow reader.
+    """
+    try:
+        messages = list(pa.ipc.MessageReader.open_stream(pa.py_buffer(body)))
+    except (pa.ArrowException, OSError, ValueError):
+        return
+    rows = size = 0
+    for message in messages:
+        try:
+            declared = _batch_sizes(message)
+        except (struct.error, IndexError, ValueError):
+            continue
+        if declared is None:
+            continue
+        rows += declared[0]
+        size += declared[1]
+        if rows > limits.max_rows:
+            raise limit_error(f"{rows} rows", "max_rows", limits.max_rows, 413)
+        if size > limits.max_decoded_bytes:
+            raise limit_error("the decoded Arrow stream", "max_decoded_bytes", limits.max_decoded_bytes, 413)
+
+
+# Flatbuffers field ids (format/Message.fbs): Message.header_type/header, DictionaryBatch.data, RecordBatch.*.
+_HEADER_TYPE, _HEADER, _DICTIONARY_DATA = 1, 2, 1
+_LENGTH, _BUFFERS, _COMPRESSION = 0, 2, 3
+_RECORD_BATCH, _DICTIONARY_BATCH = 3, 2
+
+
+def _batch_sizes(message: pa.ipc.Message) -> tuple[int, int] | None:
+    """(rows, bytes once decompressed) a record or dictionary batch message declares; None for other messages."""
+    meta = memoryview(message.metadata)
+    root = struct.unpack_from("<I", meta, 0)[0]
+    kind = _field(meta, root, _HEADER_TYPE)
+    if kind is None:
+        return None
+    kind = meta[kind]
+    header = _table(meta, root, _HEADER)
+    if kind == _DICTIONARY_BATCH and header is not None:
+        header = _table(meta, header, _DICTIONARY_DATA)
+    elif kind != _RECORD_BATCH:
+        return None
+    if header is None:
+        return None
+    at = _field(meta, header, _LENGTH)
+    rows = struct.unpack_from("<q", meta, at)[0] if at is not None else 0
+    buffers = _table(meta, header, _BUFFERS)  # a vector: its length, then (offset, length) int64 pairs
+    count = struct.unpack_from("<I", meta, buffers)[0] if buffers is not None else 0
+    compressed = _field(meta, header, _COMPRESSION) is not None
+    body = memoryview(message.body) if message.body is not None else memoryview(b"")
+    size = 0
+    for i in range(count):
+        offset, length = struct.unpack_from("<qq", meta, buffers + 4 + 16 * i)
+        if compressed and length >= 8:
+            unpacked = struct.unpack_from("<q", body, offset)[0]  # -1: this buffer was left uncompressed
+            size += length - 8 if unpacked < 0 else unpacked
+        else:
+            size += length
+    return max(rows, 0), size
+
+
+def _field(meta: memoryview, table: int, field: int) -> int | None:
+    """Where a field of a flatbuffers table is stored, None when absent."""
+    vtable = table - struct.unpack_from("<i", meta, table)[0]
+    vtable_size = struct.unpack_from("<H", meta, vtable)[0]
+    if 4 + 2 * field >= vtable_size:
+        return None
+    offset = struct.unpack_from("<H", meta, vtable + 4 + 2 * field)[0]
+    return table + offset if offset else None
+
+
+def _table(meta: memoryview, table: int, field: int) -> int | None:
+    """Where the table or vector a field points to starts, None when absent."""
+    at = _field(meta, table, field)
+    return None if at is None else at + struct.unpack_from("<I", meta, at)[0]

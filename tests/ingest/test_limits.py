@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from driftwatch.config import IngestLimits
 from driftwatch.ingest import limits as limits_module
-from driftwatch.ingest.limits import check_json, read_rows
+from driftwatch.ingest.limits import check_arrow, check_json, read_rows
 from driftwatch.ingest.payloads import PayloadError
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -142,3 +142,15 @@ def test_columns_outside_keep_are_never_built() -> None:
     assert parsed.table.column("notes").type == pa.null()
     assert parsed.table.column("heart_rate").to_pylist() == [80, 90]
     assert parsed.errors == ()  # the mixed types of 'notes' are not even looked at
+
+
+def test_arrow_batches_are_measured_before_arrow_decodes_them() -> None:
+    zeros = pa.table({"z": pa.array([0] * 500_000, pa.int64())})
+    bomb = _ipc(zeros, compression="zstd")
+    small = IngestLimits(max_body_bytes=1 << 20, max_decoded_bytes=1 << 20, max_rows=10**6)
+    with pytest.raises(PayloadError, match=r"exceeds ingest.limits.max_decoded_bytes \(1048576\)"):
+        check_arrow(bomb, small)  # from the metadata alone: the 4 MB column is never unpacked
+    with pytest.raises(PayloadError, match=r"500000 rows exceeds ingest.limits.max_rows \(1000\)"):
+        check_arrow(_ipc(zeros), IngestLimits(max_rows=1000))
+    check_arrow(_ipc(zeros), IngestLimits(max_rows=500_000, max_body_bytes=1 << 20, max_decoded_bytes=8 * 500_000))
+    check_arrow(b"not arrow", small)  # left for the reader to refuse as malformed
