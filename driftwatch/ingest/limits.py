@@ -69,7 +69,7 @@ def check_json(data: bytes, limits: IngestLimits) -> None:
         quotes = np.flatnonzero(c == _QUOTE)
         slashes = np.flatnonzero(c == _BACKSLASH)
         if len(slashes) or backslashes:
-            quotes, backslashes = _unescaped(quotes, slashes, n, backslashes)
+            quotes, backslashes = _unescaped(c, quotes, slashes, backslashes)
         else:
             backslashes = 0
         steps = _STEP[c]
@@ -92,16 +92,31 @@ _STEP[list(_OPENERS)] = 1
 _STEP[list(_CLOSERS)] = -1
 
 
-def _unescaped(quotes: np.ndarray, slashes: np.ndarray, n: int, carried: int) -> tuple[np.ndarray, int]:
-    """The quotes not escaped by an odd run of backslashes, and the run that ends the chunk (for the next one)."""
-    is_bs = np.zeros(n + 1, dtype=bool)
-    is_bs[slashes + 1] = True  # shifted by one: index i says whether byte i - 1 is a backslash
-    index = np.arange(n + 1, dtype=np.int64)
-    last_other = np.maximum.accumulate(np.where(is_bs, -1, index))  # last i' <= i whose byte i' - 1 is no backslash
-    run = quotes - last_other[quotes]
-    run = np.where(last_other[quotes] == 0, run + carried, run)
-    tail = n - int(last_other[n])
-    return quotes[run % 2 == 0], tail + (carried if last_other[n] == 0 else 0)
+def _unescaped(c: np.ndarray, quotes: np.ndarray, slashes: np.ndarray, carried: int) -> tuple[np.ndarray, int]:
+    """The quotes not escaped by an odd run of backslashes, and the run that ends the chunk (for the next one).
+
+    Only quotes right after a backslash are looked at closely; they are few compared with the bytes.
+    """
+    n = len(c)
+    first = np.zeros(0, dtype=np.int64)
+    if len(slashes):
+        starts = np.ones(len(slashes), dtype=bool)
+        starts[1:] = np.diff(slashes) != 1
+        first = slashes[np.maximum.accumulate(np.where(starts, np.arange(len(slashes)), 0))]  # where each run begins
+    after = quotes > 0
+    suspect = np.flatnonzero(after & (c[np.maximum(quotes - 1, 0)] == _BACKSLASH))
+    keep = np.ones(len(quotes), dtype=bool)
+    if len(suspect):
+        q = quotes[suspect]
+        begins = first[np.searchsorted(slashes, q - 1)]
+        run = q - begins + np.where(begins == 0, carried, 0)
+        keep[suspect] = run % 2 == 0
+    if len(quotes) and quotes[0] == 0 and carried % 2:
+        keep[0] = False
+    tail = 0
+    if len(slashes) and slashes[-1] == n - 1:
+        tail = n - int(first[-1]) + (carried if first[-1] == 0 else 0)
+    return quotes[keep], tail
 
 
 def _check_strings(quotes: np.ndarray, n: int, in_string: bool, pending: int, limit: int) -> int:
