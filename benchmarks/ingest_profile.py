@@ -217,7 +217,7 @@ def in_process_costs(
     config = load_config(write_config(folder))
     daemon = Daemon(config)
     daemon.start(schedule=False)
-    limit = config.ingest.max_body_bytes
+    limit = config.ingest.limits.max_decoded_bytes
     out: list[StageCosts] = []
     try:
         for (fmt, batch), bodies in pools.items():

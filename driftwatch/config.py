@@ -296,16 +296,50 @@ class CloudEventRoute(_Strict):
         return None
 
 
+class IngestLimits(_Strict):
+    """What one ingest request may hold; each refusal is a 4xx that names the limit (docs/api.md#input-limits)."""
+
+    # Parsed JSON takes up to ~50 times its size in memory: these two bound what one request can cost.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="body as sent (compressed)")
+    max_decoded_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="body after gzip")
+    max_depth: int = Field(default=32, ge=2, le=512, description="JSON nesting depth, the row object counts as 1")
+    max_string_bytes: int = Field(default=64 * 1024, ge=16, description="one JSON string (key or value)")
+    max_columns: int = Field(default=1000, ge=1, description="distinct columns of one request")
+    max_rows: int = Field(default=1_000_000, ge=1, description="rows of one request")
+
+    @model_validator(mode="after")
+    def _decoded_covers_body(self) -> IngestLimits:
+        if self.max_decoded_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"max_decoded_bytes ({self.max_decoded_bytes}) must be at least max_body_bytes ({self.max_body_bytes})"
+            )
+        return self
+
+
+# The names of the limits: each is also the `reason` label its refusals are counted under.
+LIMIT_NAMES: tuple[str, ...] = tuple(IngestLimits.model_fields)
+
+
 class IngestSettings(_Strict):
     """Limits and routing for live ingestion."""
 
-    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    limits: IngestLimits = Field(default_factory=IngestLimits)
     # Deprecated: the same as a server.auth.tokens entry with scopes [ingest].
     token: str | None = None
     durability: Literal["process", "fsync"] = "process"
     cloudevents: list[CloudEventRoute] = Field(default_factory=list)
     join_timeout: Duration = 10.0
     max_pending_events: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _body_limit_alias(cls, value: Any) -> Any:
+        # `ingest.max_body_bytes` predates ingest.limits; it still caps the body, before and after gzip.
+        if isinstance(value, dict) and "max_body_bytes" in value and "limits" not in value:
+            value = dict(value)
+            size = value.pop("max_body_bytes")
+            value["limits"] = {"max_body_bytes": size, "max_decoded_bytes": size}
+        return value
 
     @field_validator("join_timeout", mode="before")
     @classmethod

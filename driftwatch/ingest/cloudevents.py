@@ -15,8 +15,9 @@ from urllib.parse import unquote
 import orjson
 import pyarrow as pa
 
-from driftwatch.config import CloudEventRoute
+from driftwatch.config import LIMIT_NAMES, CloudEventRoute, IngestLimits
 from driftwatch.ingest.inference import BODY_KEYS, decode_inference
+from driftwatch.ingest.limits import check_json
 from driftwatch.ingest.payloads import PayloadError, RowError, describe, media_type
 
 EventKind = Literal["request", "response"]
@@ -43,7 +44,7 @@ _EXTENSIONS = {
     "requestid": "request_id",
 }
 # Why an event was refused: the `reason` label of driftwatch_requests_rejected_total.
-REJECT_REASONS = ("malformed", "unrouted", "unsupported_type", "unmapped")
+REJECT_REASONS = ("malformed", "unrouted", "unsupported_type", "unmapped", *LIMIT_NAMES)
 
 
 class EventError(PayloadError):
@@ -57,8 +58,10 @@ class EventError(PayloadError):
 
 
 def reject_reason(exc: PayloadError) -> str:
-    """The rejection reason of an error raised while reading an event ('malformed' unless it says otherwise)."""
-    return exc.reason if isinstance(exc, EventError) else "malformed"
+    """The rejection reason of an error raised while reading an event: its own, the limit it exceeds, or 'malformed'."""
+    if isinstance(exc, EventError):
+        return exc.reason
+    return exc.limit if exc.limit in LIMIT_NAMES else "malformed"
 
 
 @dataclass(frozen=True)
@@ -103,22 +106,30 @@ class CloudEvent:
         return ", ".join(f"{k} '{v}'" if v is not None else f"{k} not set" for k, v in shown.items())
 
 
-def parse_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
-    """An event in binary mode (ce-* headers, body is data) or structured mode (application/cloudevents+json)."""
+def parse_cloudevent(headers: Mapping[str, str], body: bytes, limits: IngestLimits | None = None) -> CloudEvent:
+    """An event in binary mode (ce-* headers, body is data) or structured mode (application/cloudevents+json).
+
+    JSON is checked against `limits` (nesting, string length) before it is parsed.
+    """
+    limits = limits or _DEFAULT_LIMITS
     lowered = {k.lower(): v for k, v in headers.items()}
     mime, _ = media_type(lowered.get("content-type"))
     if mime == STRUCTURED_TYPE:
-        return _structured(body)
+        return _structured(body, limits)
     if mime == "application/cloudevents-batch+json":
         raise PayloadError("batched CloudEvents are not supported; send one event per request", 415)
     attributes = {k[3:]: unquote(v) for k, v in lowered.items() if k.startswith("ce-")}
     if not attributes:
         raise PayloadError(f"not a CloudEvent: no ce-* headers and Content-Type is not {STRUCTURED_TYPE}")
-    data = _json_data(body, lowered.get("content-type")) if body.strip() else None
+    data = _json_data(body, lowered.get("content-type"), limits) if body.strip() else None
     return _event(attributes, data)
 
 
-def _structured(body: bytes) -> CloudEvent:
+_DEFAULT_LIMITS = IngestLimits()
+
+
+def _structured(body: bytes, limits: IngestLimits) -> CloudEvent:
+    check_json(body, limits)
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -133,11 +144,11 @@ def _structured(body: bytes) -> CloudEvent:
     data: Any = None
     encoding = envelope.get("datacontentencoding")  # CloudEvents 0.3's way to carry binary data
     if envelope.get("data_base64") is not None:
-        data = _base64_json(envelope["data_base64"], "data_base64", content_type)
+        data = _base64_json(envelope["data_base64"], "data_base64", content_type, limits)
     elif encoding is not None:
         if not isinstance(encoding, str) or encoding.lower() != "base64":
             raise PayloadError(f"unsupported CloudEvent datacontentencoding {encoding!r} (valid: base64)", 415)
-        data = _base64_json(envelope.get("data"), "data", content_type)
+        data = _base64_json(envelope.get("data"), "data", content_type, limits)
     elif "data" in envelope:
         _require_json(content_type)
         data = envelope["data"]
@@ -174,22 +185,23 @@ def _require_json(content_type: str | None) -> None:
         raise PayloadError(f"CloudEvent data must be JSON, got '{content_type}'", 415)
 
 
-def _json_data(raw: bytes, content_type: str | None) -> Any:
+def _json_data(raw: bytes, content_type: str | None, limits: IngestLimits) -> Any:
     _require_json(content_type)
+    check_json(raw, limits)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"CloudEvent data is not valid JSON: {exc}") from exc
 
 
-def _base64_json(encoded: Any, attribute: str, content_type: str | None) -> Any:
+def _base64_json(encoded: Any, attribute: str, content_type: str | None, limits: IngestLimits) -> Any:
     if not isinstance(encoded, str):
         raise PayloadError(f"CloudEvent '{attribute}' must be a base64 string, got {describe(encoded)}")
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
         raise PayloadError(f"CloudEvent '{attribute}' is not valid base64: {exc}") from exc
-    return _json_data(raw, content_type)
+    return _json_data(raw, content_type, limits)
 
 
 def find_route(routes: Sequence[CloudEventRoute], event: CloudEvent) -> int:
@@ -241,7 +253,7 @@ def event_rows(
     kind = event.kind
     features = set(features)
     if kind == "request":
-        decoded = decode_inference(event.data, kind, route.input_columns)
+        decoded = decode_inference(event.data, kind, route.input_columns, keep=features)
         table = decoded.table
         if decoded.positional:
             raise EventError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +51,16 @@ def inference_table(data: Any, kind: str, columns: Sequence[str]) -> pa.Table:
     return decode_inference(data, kind, columns).table
 
 
-def decode_inference(data: Any, kind: str, columns: Sequence[str]) -> Decoded:
-    """Rows of a KServe V1 or V2 body, with value notes and which columns had no name of their own."""
+def decode_inference(data: Any, kind: str, columns: Sequence[str], keep: Collection[str] | None = None) -> Decoded:
+    """Rows of a KServe V1 or V2 body, with value notes and which columns had no name of their own.
+
+    Keys of V1 objects outside `keep` (when given) become all-null columns: their values are never converted.
+    """
     if kind not in BODY_KEYS:
         raise ValueError(f"kind must be 'request' or 'response', got {kind!r}")
     v1_key, v2_key = BODY_KEYS[kind]
     if isinstance(data, dict) and v1_key in data:
-        return _v1_table(data[v1_key], v1_key, kind, list(columns))
+        return _v1_table(data[v1_key], v1_key, kind, list(columns), keep)
     if isinstance(data, dict) and v2_key in data:
         return _v2_table(data[v2_key], v2_key, kind, list(columns))
     if isinstance(data, dict) and isinstance(data.get("data"), dict):
@@ -66,7 +69,7 @@ def decode_inference(data: Any, kind: str, columns: Sequence[str]) -> Decoded:
     raise PayloadError(f"{_SHAPE_HINT}; got {got}")
 
 
-def _v1_table(items: Any, key: str, kind: str, columns: list[str]) -> Decoded:
+def _v1_table(items: Any, key: str, kind: str, columns: list[str], keep: Collection[str] | None) -> Decoded:
     if not isinstance(items, list):
         raise PayloadError(f"'{key}' must be an array, got {describe(items)}")
     if not items:
@@ -76,7 +79,7 @@ def _v1_table(items: Any, key: str, kind: str, columns: list[str]) -> Decoded:
         if shape != shapes[0]:
             raise PayloadError(f"{key}[{i}] is {describe(items[i])} but {key}[0] is {describe(items[0])}")
     if shapes[0] == "object":
-        table, errors = objects_to_table(items, range(len(items)))
+        table, errors = objects_to_table(items, range(len(items)), keep=keep)
         return Decoded(table, tuple(errors), key=key)
     if shapes[0] == "scalar":
         default = "prediction" if kind == "response" else "input_0"

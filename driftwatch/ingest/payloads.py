@@ -6,7 +6,7 @@ import json
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from driftwatch.config import IngestLimits
 from driftwatch.errors import DataError
 
 MAX_ROW_ERRORS = 20
@@ -27,13 +28,22 @@ _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
 class PayloadError(DataError):
-    """A request body that cannot be accepted; `status` is the HTTP status to answer with (one of _STATUSES)."""
+    """A request body that cannot be accepted; `status` is the HTTP status to answer with (one of _STATUSES).
 
-    def __init__(self, message: str, status: int = 400):
+    `limit` names the ingest.limits field the body exceeds, None for any other problem.
+    """
+
+    def __init__(self, message: str, status: int = 400, limit: str | None = None):
         if status not in _STATUSES:
             raise ValueError(f"PayloadError status must be one of {_STATUSES}, got {status}")
         self.status = status
+        self.limit = limit
         super().__init__(message)
+
+
+def limit_error(what: str, name: str, limit: int, status: int = 422) -> PayloadError:
+    """The refusal of a body over one of ingest.limits, naming the limit and its value."""
+    return PayloadError(f"{what} exceeds ingest.limits.{name} ({limit})", status, name)
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ def decode_body(body: bytes, content_encoding: str | None, max_bytes: int) -> by
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     encoding = (content_encoding or "").strip().lower()
     if len(body) > max_bytes:
-        raise PayloadError(f"body is larger than the {max_bytes}-byte limit ({len(body)} bytes)", 413)
+        raise limit_error(f"a body of {len(body)} bytes", "max_decoded_bytes", max_bytes, 413)
     if encoding in ("", "identity"):
         return body
     if encoding not in ("gzip", "x-gzip"):
@@ -79,7 +89,7 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
             chunk = decompressor.decompress(data, max_bytes + 1 - size)
             size += len(chunk)
             if size > max_bytes:
-                raise PayloadError(f"decompressed body is larger than the {max_bytes}-byte limit", 413)
+                raise limit_error("the decompressed body", "max_decoded_bytes", max_bytes, 413)
             chunks.append(chunk)
             if decompressor.eof:
                 data = decompressor.unused_data
@@ -106,8 +116,15 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return parts[0].strip().lower(), params
 
 
-def parse_rows(body: bytes, content_type: str) -> ParsedRows:
-    """Rows from a decoded body: JSON (array, object or {"rows": [...]}), NDJSON, or an Arrow IPC stream."""
+def parse_rows(
+    body: bytes, content_type: str, limits: IngestLimits | None = None, keep: Collection[str] | None = None
+) -> ParsedRows:
+    """Rows from a decoded body: JSON (array, object or {"rows": [...]}), NDJSON, or an Arrow IPC stream.
+
+    Columns outside `keep` (when given) are all-null: their values are never built. `limits` caps rows and columns;
+    nesting and string lengths are checked before parsing by driftwatch.ingest.limits.read_rows.
+    """
+    limits = limits or _DEFAULT_LIMITS
     mime, params = media_type(content_type)
     if mime not in CONTENT_TYPES:
         shown = f"'{content_type}'" if content_type else "(none)"
@@ -116,10 +133,23 @@ def parse_rows(body: bytes, content_type: str) -> ParsedRows:
     if mime not in ARROW_TYPES and charset not in ("utf-8", "utf8"):
         raise PayloadError(f"unsupported charset '{charset}' (JSON bodies must be UTF-8)", 415)
     if mime in JSON_TYPES:
-        return _parse_json(body)
+        return _parse_json(body, limits, keep)
     if mime in NDJSON_TYPES:
-        return _parse_ndjson(body)
-    return _parse_arrow(body)
+        return _parse_ndjson(body, limits, keep)
+    return _parse_arrow(body, limits, keep)
+
+
+_DEFAULT_LIMITS = IngestLimits()
+
+
+def _check_rows(n: int, limits: IngestLimits) -> None:
+    if n > limits.max_rows:
+        raise limit_error(f"{n} rows", "max_rows", limits.max_rows, 413)
+
+
+def _check_columns(n: int, limits: IngestLimits) -> None:
+    if n > limits.max_columns:
+        raise limit_error(f"{n} columns", "max_columns", limits.max_columns)
 
 
 def loads_json(data: bytes) -> Any:
@@ -143,7 +173,7 @@ def loads_json(data: bytes) -> Any:
 _NON_FINITE = {"NaN": None, "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
-def _parse_json(body: bytes) -> ParsedRows:
+def _parse_json(body: bytes, limits: IngestLimits, keep: Collection[str] | None) -> ParsedRows:
     try:
         value = loads_json(body)
     except orjson.JSONDecodeError as exc:
@@ -157,13 +187,17 @@ def _parse_json(body: bytes) -> ParsedRows:
         value = [value]
     if not isinstance(value, list):
         raise PayloadError(f'expected a JSON array of objects, an object or {{"rows": [...]}}, got {describe(value)}')
-    return rows_to_table(value)
+    _check_rows(len(value), limits)
+    return rows_to_table(value, keep=keep, limits=limits)
 
 
-def _parse_ndjson(body: bytes) -> ParsedRows:
+def _parse_ndjson(body: bytes, limits: IngestLimits, keep: Collection[str] | None) -> ParsedRows:
+    # A bound on the lines (rows) before any is parsed; blank ones are not rows but are rare.
+    _check_rows(body.count(b"\n") + 1 - body.endswith(b"\n"), limits)
     table = _read_ndjson_fast(body)
     if table is not None:
-        return ParsedRows(table, 0, ())
+        _check_columns(table.num_columns, limits)
+        return ParsedRows(_null_others(table, keep), 0, ())
     items: list[Any] = []
     rows: list[int] = []
     malformed: list[RowError] = []
@@ -179,7 +213,7 @@ def _parse_ndjson(body: bytes) -> ParsedRows:
                 malformed.append(RowError(number, None, f"malformed JSON: {exc}"))
         else:
             rows.append(number)
-    parsed = rows_to_table(items, rows)
+    parsed = rows_to_table(items, rows, keep=keep, limits=limits)
     errors = sorted(malformed + list(parsed.errors), key=lambda e: e.row)[:MAX_ROW_ERRORS]
     return ParsedRows(parsed.table, parsed.rejected + malformed_count, tuple(errors))
 
@@ -241,10 +275,23 @@ def _temporal_as_string(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def _parse_arrow(body: bytes) -> ParsedRows:
+def _parse_arrow(body: bytes, limits: IngestLimits, keep: Collection[str] | None) -> ParsedRows:
     try:
-        table = pa.ipc.open_stream(body).read_all()
+        reader = pa.ipc.open_stream(body)
+        _check_columns(len(reader.schema), limits)
+        batches, rows, size = [], 0, 0
+        for batch in reader:
+            # Buffers may be compressed: count what they hold once read, one batch at a time.
+            rows += batch.num_rows
+            size += batch.nbytes
+            _check_rows(rows, limits)
+            if size > limits.max_decoded_bytes:
+                raise limit_error("the decoded Arrow stream", "max_decoded_bytes", limits.max_decoded_bytes, 413)
+            batches.append(batch)
+        table = pa.Table.from_batches(batches, reader.schema)
         table.validate(full=True)
+    except PayloadError:
+        raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         hint = " (this is the Arrow IPC file format; send the stream format)" if body[:6] == b"ARROW1" else ""
         raise PayloadError(f"body is not a valid Arrow IPC stream{hint}: {exc}") from exc
@@ -252,10 +299,27 @@ def _parse_arrow(body: bytes) -> ParsedRows:
     duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicates:
         raise PayloadError(f"Arrow stream has duplicate column names: {', '.join(duplicates)}")
-    return ParsedRows(table, 0, ())
+    return ParsedRows(_null_others(table, keep), 0, ())
 
 
-def rows_to_table(items: Sequence[Any], rows: Sequence[int] | None = None) -> ParsedRows:
+def _null_others(table: pa.Table, keep: Collection[str] | None) -> pa.Table:
+    """The table with every column outside `keep` replaced by nulls, so that nothing downstream reads its values."""
+    if keep is None or all(name in keep for name in table.column_names):
+        return table
+    columns = [
+        c if name in keep else pa.nulls(table.num_rows)
+        for name, c in zip(table.column_names, table.columns, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def rows_to_table(
+    items: Sequence[Any],
+    rows: Sequence[int] | None = None,
+    *,
+    keep: Collection[str] | None = None,
+    limits: IngestLimits | None = None,
+) -> ParsedRows:
     """A table from JSON values: objects become rows, anything else is rejected; `rows` numbers the items."""
     numbers = range(len(items)) if rows is None else rows
     objects: list[dict[str, Any]] = []
@@ -270,22 +334,36 @@ def rows_to_table(items: Sequence[Any], rows: Sequence[int] | None = None) -> Pa
             rejected += 1
             if len(errors) < MAX_ROW_ERRORS:
                 errors.append(RowError(number, None, f"expected a JSON object, got {describe(item)}"))
-    table, notes = objects_to_table(objects, object_rows)
+    table, notes = objects_to_table(objects, object_rows, keep=keep, limits=limits)
     ordered = sorted(errors + notes, key=lambda e: e.row)[:MAX_ROW_ERRORS]
     return ParsedRows(table, rejected, tuple(ordered))
 
 
-def objects_to_table(objects: Sequence[dict[str, Any]], rows: Sequence[int]) -> tuple[pa.Table, list[RowError]]:
-    """Columns by key; a column whose values Arrow cannot type together is kept as strings, with a note why."""
+def objects_to_table(
+    objects: Sequence[dict[str, Any]],
+    rows: Sequence[int],
+    *,
+    keep: Collection[str] | None = None,
+    limits: IngestLimits | None = None,
+) -> tuple[pa.Table, list[RowError]]:
+    """Columns by key; a column whose values Arrow cannot type together is kept as strings, with a note why.
+
+    Columns outside `keep` (when given) are all-null, their values never converted.
+    """
     if not objects:
         return pa.table({}), []
     names = list(dict.fromkeys(key for obj in objects for key in obj))
+    if limits is not None:
+        _check_columns(len(names), limits)
     if not names:
         return pa.Table.from_struct_array(pa.array(objects)), []
     # Column by column is faster than letting Arrow infer one struct, and confines a type conflict to its column.
     arrays: list[pa.Array] = []
     notes: list[RowError] = []
     for name in names:
+        if keep is not None and name not in keep:
+            arrays.append(pa.nulls(len(objects)))
+            continue
         values = [obj.get(name) for obj in objects]
         array = _try_array(values)
         if array is None:

@@ -49,7 +49,8 @@ def numeric_aligned(column: Column) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_null(t):
         return np.full(rows, np.nan), np.zeros(rows, dtype=bool)
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
-        data = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        # Unsafe: integers past 2**53 (a uint64 2**64 - 1) round to the nearest float64 instead of raising.
+        data = arr.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         return data, np.zeros(rows, dtype=bool)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # pandas does the lenient per-value parse that Arrow's all-or-nothing cast cannot; imported here

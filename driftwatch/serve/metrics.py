@@ -22,6 +22,7 @@ from prometheus_client.utils import floatToGoString
 from driftwatch import __version__
 from driftwatch.checks.engine import FeatureQuality, FeatureResult
 from driftwatch.checks.results import severity
+from driftwatch.config import LIMIT_NAMES
 from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
 
@@ -113,6 +114,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
     spool_errors = _counter("driftwatch_spool_write_errors", "Failed spool writes (disk full, read-only data_dir).")
     corrupt = _counter("driftwatch_spool_corrupt_segments", "Unreadable spool segments set aside at restore.")
+    refusals: dict[tuple[str, str], int] = {}
     for name, state in states:
         m = [name]
         if state.interval_seconds is not None:
@@ -146,8 +148,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         received.add_metric(m, c.rows_accepted + malformed)
         accepted.add_metric(m, c.rows_accepted)
         rejected.add_metric([name, "malformed"], malformed)
-        for reason in ("payload", "no_feature_columns", "unreadable_file"):
-            refused.add_metric([name, reason], rejects.get(reason, 0))
+        for reason in ("payload", "no_feature_columns", "unreadable_file", *LIMIT_NAMES):
+            refusals[(name, reason)] = rejects.get(reason, 0)
         ignored.add_metric(m, c.unknown_columns)
         seen, in_sample = live.window_rows()
         window.add_metric(m, seen)
@@ -157,8 +159,11 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         spool.add_metric(m, live.spool.size_bytes())
         spool_errors.add_metric(m, live.spool.write_errors)
         corrupt.add_metric(m, live.spool.corrupt_segments)
-    for (monitor, reason), n in sorted(d.events_rejected.items()):
-        refused.add_metric([monitor, reason], n)  # monitor "": the event reached no monitor
+    # Requests and CloudEvents share the limit reasons: one sample each, their sum. Monitor "": reached none.
+    for key, n in d.events_rejected.items():
+        refusals[key] = refusals.get(key, 0) + n
+    for (monitor, reason), n in sorted(refusals.items()):
+        refused.add_metric([monitor, reason], n)
     yield from (
         dataset,
         share,

@@ -17,7 +17,8 @@ from driftwatch.checks import results
 from driftwatch.config import Scope
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
-from driftwatch.ingest.payloads import PayloadError, decode_body, parse_rows
+from driftwatch.ingest.limits import check_table, limit_reason, read_rows
+from driftwatch.ingest.payloads import PayloadError, decode_body
 from driftwatch.serve import schemas
 from driftwatch.serve.auth import Authorizer, requires
 from driftwatch.serve.daemon import CheckRun, Daemon
@@ -67,15 +68,17 @@ def create_app(daemon: Daemon) -> FastAPI:
             raise ApiError(503, "shutting down: not accepting rows")
 
     async def _body(request: Request) -> bytes:
-        limit = settings.max_body_bytes
+        limit = settings.limits.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            raise ApiError(413, f"request body of {length} bytes exceeds ingest.max_body_bytes ({limit})")
+            raise PayloadError(
+                f"a body of {length} bytes exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes"
+            )
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ApiError(413, f"request body exceeds ingest.max_body_bytes ({limit})")
+                raise PayloadError(f"the body exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -96,16 +99,20 @@ def create_app(daemon: Daemon) -> FastAPI:
     ) -> dict[str, Any]:
         """Accept rows as a JSON array, NDJSON or an Arrow IPC stream (optionally gzip); 202 once durable."""
         _accepting()
-        daemon.live(monitor)
-        body = await _body(request)
+        live = daemon.live(monitor)
+        try:
+            body = await _body(request)
+        except PayloadError as exc:
+            live.counters.reject(limit_reason(exc), 1)
+            raise ApiError(exc.status, str(exc)) from None
 
         def work() -> dict[str, Any]:
             try:
-                parsed = parse_rows(decode_body(body, content_encoding, settings.max_body_bytes), content_type)
+                # Only the monitor's features are built: other columns keep their names, never their values.
+                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep=live.shaper.names)
             except PayloadError as exc:
-                daemon.live(monitor).counters.reject("payload", 1)
+                live.counters.reject(limit_reason(exc), 1)
                 raise ApiError(exc.status, str(exc)) from None
-            live = daemon.live(monitor)
             if parsed.table.num_rows and not set(live.shaper.names).intersection(parsed.table.column_names):
                 # Such rows would be stored as all-missing and read as drift; the sender has the names wrong.
                 live.counters.reject("no_feature_columns", 1)
@@ -140,14 +147,15 @@ def create_app(daemon: Daemon) -> FastAPI:
         _accepting()
         try:
             body = await _body(request)
-        except ApiError as exc:
-            daemon.reject_event(None, "malformed", exc.message)
-            raise
+        except PayloadError as exc:
+            daemon.reject_event(None, reject_reason(exc), str(exc))
+            raise ApiError(exc.status, str(exc)) from None
 
         def work() -> Response:
             monitor = None
             try:
-                event = parse_cloudevent(request.headers, decode_body(body, None, settings.max_body_bytes))
+                decoded = decode_body(body, None, settings.limits.max_decoded_bytes)
+                event = parse_cloudevent(request.headers, decoded, settings.limits)
                 index = find_route(settings.cloudevents, event)
                 route = settings.cloudevents[index]
                 monitor = route.monitor
@@ -155,6 +163,7 @@ def create_app(daemon: Daemon) -> FastAPI:
                 rows = event_rows(
                     event, route, f"ingest.cloudevents[{index}]", live.config.prediction_columns, live.shaper.names
                 )
+                check_table(rows.table, settings.limits)
             except PayloadError as exc:
                 daemon.reject_event(monitor, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None

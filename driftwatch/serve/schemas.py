@@ -192,7 +192,7 @@ ERROR_DESCRIPTIONS = {
     401: "Missing, malformed or unknown bearer token (when tokens are configured); `WWW-Authenticate: Bearer`.",
     403: "The bearer token lacks the scope the operation needs (`ingest`, `read` or `admin`).",
     404: "Unknown monitor, check or route.",
-    413: "Body larger than `ingest.max_body_bytes` (after decompression too).",
+    413: "Body over `ingest.limits.max_body_bytes`, `max_decoded_bytes` or `max_rows`.",
     415: "Unsupported Content-Type, charset or Content-Encoding.",
     422: "Invalid path, query or header parameter.",
     500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',

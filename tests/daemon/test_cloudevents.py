@@ -315,7 +315,8 @@ def test_rejected_events_are_counted_and_logged_once_per_interval(tmp_path: Path
             assert resp.status_code == 422 and "full_name, phone" in resp.json()["error"], resp.text
             counts = _rejected(c)
         assert counts[("", "unrouted")] == 3
-        assert counts[("", "malformed")] == 2  # bad JSON, and a body over ingest.max_body_bytes
+        assert counts[("", "malformed")] == 1  # bad JSON
+        assert counts[("", "max_body_bytes")] == 1  # a body over ingest.limits.max_body_bytes
         assert counts[("triage", "unsupported_type")] == 1
         assert counts[("triage", "unmapped")] == 1
         assert counts[("", "unsupported_type")] == 0

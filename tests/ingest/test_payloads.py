@@ -58,13 +58,15 @@ def test_concatenated_gzip_members_are_one_body() -> None:
 
 
 def test_raw_body_over_limit_is_413() -> None:
-    _raises(413, "body is larger than the 5-byte limit (6 bytes)", decode_body, b"abcdef", None, 5)
+    _raises(413, "a body of 6 bytes exceeds ingest.limits.max_decoded_bytes (5)", decode_body, b"abcdef", None, 5)
 
 
 def test_gzip_over_limit_by_one_byte_is_413() -> None:
     body = gzip.compress(b"x" * 1001)
     assert decode_body(body, "gzip", 1001) == b"x" * 1001
-    _raises(413, "decompressed body is larger than the 1000-byte limit", decode_body, body, "gzip", 1000)
+    _raises(
+        413, "the decompressed body exceeds ingest.limits.max_decoded_bytes (1000)", decode_body, body, "gzip", 1000
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,12 @@ def test_gzip_bomb_is_413_without_allocating_the_payload(gzip_bomb: bytes) -> No
     tracemalloc.start()
     try:
         error = _raises(
-            413, "decompressed body is larger than the 1048576-byte limit", decode_body, gzip_bomb, "gzip", 1 << 20
+            413,
+            "the decompressed body exceeds ingest.limits.max_decoded_bytes (1048576)",
+            decode_body,
+            gzip_bomb,
+            "gzip",
+            1 << 20,
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -1,0 +1,242 @@
+"""Input limits checked before a body is parsed, so that no request can make the parsers allocate without bound."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Collection
+
+import numpy as np
+import pyarrow as pa
+
+from driftwatch.config import LIMIT_NAMES, IngestLimits
+from driftwatch.ingest.payloads import (
+    ARROW_TYPES,
+    ParsedRows,
+    PayloadError,
+    decode_body,
+    limit_error,
+    media_type,
+    parse_rows,
+)
+
+# Bytes scanned per step: the scan's own memory is a few arrays of this many elements, whatever the body size.
+_CHUNK = 1 << 20
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPENERS = (ord("["), ord("{"))
+_CLOSERS = (ord("]"), ord("}"))
+
+
+def read_rows(
+    body: bytes,
+    content_type: str,
+    content_encoding: str | None,
+    limits: IngestLimits,
+    keep: Collection[str] | None = None,
+) -> ParsedRows:
+    """Rows of an untrusted request body, every limit checked before the step it protects."""
+    if len(body) > limits.max_body_bytes:
+        raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
+    data = decode_body(body, content_encoding, limits.max_decoded_bytes)
+    if media_type(content_type)[0] in ARROW_TYPES:
+        check_arrow(data, limits)
+    else:
+        check_json(data, limits)
+    parsed = parse_rows(data, content_type, limits, keep)
+    check_table(parsed.table, limits)
+    return parsed
+
+
+def limit_reason(exc: PayloadError) -> str:
+    """The `reason` label of a refused request: the limit it exceeds, else 'payload'."""
+    return exc.limit if exc.limit in LIMIT_NAMES else "payload"
+
+
+def check_json(data: bytes, limits: IngestLimits) -> None:
+    """Refuse JSON (or NDJSON) nested deeper than max_depth or holding a string longer than max_string_bytes.
+
+    A linear scan in fixed-size steps, before any parser builds objects: orjson accepts 1,024 levels and Arrow's
+    struct inference costs far more than the bytes of a deep value. Exact for valid JSON; what is not valid JSON is
+    refused by the parser afterwards either way.
+    """
+    depth = 0  # brackets open outside strings at the start of the chunk
+    in_string = False
+    pending = 0  # bytes of the string still open at the start of the chunk
+    backslashes = 0  # the run of backslashes that ended the previous chunk
+    view = np.frombuffer(data, np.uint8)
+    for start in range(0, len(view), _CHUNK):
+        c = view[start : start + _CHUNK]
+        n = len(c)
+        quotes = np.flatnonzero(c == _QUOTE)
+        slashes = np.flatnonzero(c == _BACKSLASH)
+        if len(slashes) or backslashes:
+            quotes, backslashes = _unescaped(c, quotes, slashes, backslashes)
+        else:
+            backslashes = 0
+        steps = _STEP[c]
+        at = np.flatnonzero(steps)
+        # A bracket is inside a string when an odd number of quotes (counting one still open) precede it.
+        outside = (np.searchsorted(quotes, at) + in_string) & 1 == 0
+        levels = np.cumsum(steps[at[outside]], dtype=np.int64)
+        if len(levels):
+            deepest = depth + int(levels.max())
+            if deepest > limits.max_depth:
+                raise limit_error(f"JSON nested {deepest} levels deep", "max_depth", limits.max_depth)
+            depth += int(levels[-1])
+        pending = _check_strings(quotes, n, in_string, pending, limits.max_string_bytes)
+        in_string = bool((len(quotes) + in_string) % 2)
+
+
+# +1 for a bracket that opens, -1 for one that closes, 0 for any other byte.
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(_OPENERS)] = 1
+_STEP[list(_CLOSERS)] = -1
+
+
+def _unescaped(c: np.ndarray, quotes: np.ndarray, slashes: np.ndarray, carried: int) -> tuple[np.ndarray, int]:
+    """The quotes not escaped by an odd run of backslashes, and the run that ends the chunk (for the next one).
+
+    Only quotes right after a backslash are looked at closely; they are few compared with the bytes.
+    """
+    n = len(c)
+    first = np.zeros(0, dtype=np.int64)
+    if len(slashes):
+        starts = np.ones(len(slashes), dtype=bool)
+        starts[1:] = np.diff(slashes) != 1
+        first = slashes[np.maximum.accumulate(np.where(starts, np.arange(len(slashes)), 0))]  # where each run begins
+    after = quotes > 0
+    suspect = np.flatnonzero(after & (c[np.maximum(quotes - 1, 0)] == _BACKSLASH))
+    keep = np.ones(len(quotes), dtype=bool)
+    if len(suspect):
+        q = quotes[suspect]
+        begins = first[np.searchsorted(slashes, q - 1)]
+        run = q - begins + np.where(begins == 0, carried, 0)
+        keep[suspect] = run % 2 == 0
+    if len(quotes) and quotes[0] == 0 and carried % 2:
+        keep[0] = False
+    tail = 0
+    if len(slashes) and slashes[-1] == n - 1:
+        tail = n - int(first[-1]) + (carried if first[-1] == 0 else 0)
+    return quotes[keep], tail
+
+
+def _check_strings(quotes: np.ndarray, n: int, in_string: bool, pending: int, limit: int) -> int:
+    """Raise for a string longer than `limit` bytes (as sent); returns the length of the one still open at the end."""
+    longest = 0
+    if in_string:
+        if not len(quotes):
+            pending += n
+            if pending > limit:
+                raise limit_error(f"a JSON string of {pending}+ bytes", "max_string_bytes", limit)
+            return pending
+        longest = pending + int(quotes[0])
+        quotes = quotes[1:]
+    pairs = len(quotes) // 2
+    if pairs:
+        longest = max(longest, int((quotes[1 : 2 * pairs : 2] - quotes[0 : 2 * pairs : 2] - 1).max()))
+    pending = n - int(quotes[-1]) - 1 if len(quotes) % 2 else 0
+    longest = max(longest, pending)
+    if longest > limit:
+        raise limit_error(f"a JSON string of {longest}+ bytes", "max_string_bytes", limit)
+    return pending
+
+
+def check_table(table: pa.Table, limits: IngestLimits) -> None:
+    """Refuse a parsed table with more rows or columns, or deeper types, than the limits allow."""
+    if table.num_rows > limits.max_rows:
+        raise limit_error(f"{table.num_rows} rows", "max_rows", limits.max_rows, 413)
+    if table.num_columns > limits.max_columns:
+        raise limit_error(f"{table.num_columns} columns", "max_columns", limits.max_columns)
+    for field in table.schema:
+        depth = type_depth(field.type)
+        if depth > limits.max_depth:
+            raise limit_error(f"column '{field.name}' nested {depth} levels deep", "max_depth", limits.max_depth)
+
+
+def type_depth(t: pa.DataType) -> int:
+    """How many levels of lists and structs an Arrow type holds (a plain value is 0); iterative, so never too deep."""
+    deepest, stack = 0, [(t, 0)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((current.field(i).type, depth + 1) for i in range(current.num_fields))
+    return deepest
+
+
+def check_arrow(body: bytes, limits: IngestLimits) -> None:
+    """Refuse an Arrow stream whose batches declare more rows, or unpack to more bytes, than the limits allow.
+
+    Read from each message's metadata before Arrow decodes it: a compressed buffer states the size it unpacks to,
+    so a small stream cannot make the reader allocate gigabytes. What cannot be read is left to the Arrow reader.
+    """
+    try:
+        messages = list(pa.ipc.MessageReader.open_stream(pa.py_buffer(body)))
+    except (pa.ArrowException, OSError, ValueError):
+        return
+    rows = size = 0
+    for message in messages:
+        try:
+            declared = _batch_sizes(message)
+        except (struct.error, IndexError, ValueError):
+            continue
+        if declared is None:
+            continue
+        rows += declared[0]
+        size += declared[1]
+        if rows > limits.max_rows:
+            raise limit_error(f"{rows} rows", "max_rows", limits.max_rows, 413)
+        if size > limits.max_decoded_bytes:
+            raise limit_error("the decoded Arrow stream", "max_decoded_bytes", limits.max_decoded_bytes, 413)
+
+
+# Flatbuffers field ids (format/Message.fbs): Message.header_type/header, DictionaryBatch.data, RecordBatch.*.
+_HEADER_TYPE, _HEADER, _DICTIONARY_DATA = 1, 2, 1
+_LENGTH, _BUFFERS, _COMPRESSION = 0, 2, 3
+_RECORD_BATCH, _DICTIONARY_BATCH = 3, 2
+
+
+def _batch_sizes(message: pa.ipc.Message) -> tuple[int, int] | None:
+    """(rows, bytes once decompressed) a record or dictionary batch message declares; None for other messages."""
+    meta = memoryview(message.metadata)
+    root = struct.unpack_from("<I", meta, 0)[0]
+    kind = _field(meta, root, _HEADER_TYPE)
+    if kind is None:
+        return None
+    kind = meta[kind]
+    header = _table(meta, root, _HEADER)
+    if kind == _DICTIONARY_BATCH and header is not None:
+        header = _table(meta, header, _DICTIONARY_DATA)
+    elif kind != _RECORD_BATCH:
+        return None
+    if header is None:
+        return None
+    at = _field(meta, header, _LENGTH)
+    rows = struct.unpack_from("<q", meta, at)[0] if at is not None else 0
+    buffers = _table(meta, header, _BUFFERS)  # a vector: its length, then (offset, length) int64 pairs
+    count = struct.unpack_from("<I", meta, buffers)[0] if buffers is not None else 0
+    compressed = _field(meta, header, _COMPRESSION) is not None
+    body = memoryview(message.body) if message.body is not None else memoryview(b"")
+    size = 0
+    for i in range(count):
+        offset, length = struct.unpack_from("<qq", meta, buffers + 4 + 16 * i)
+        if compressed and length >= 8:
+            unpacked = struct.unpack_from("<q", body, offset)[0]  # -1: this buffer was left uncompressed
+            size += length - 8 if unpacked < 0 else unpacked
+        else:
+            size += length
+    return max(rows, 0), size
+
+
+def _field(meta: memoryview, table: int, field: int) -> int | None:
+    """Where a field of a flatbuffers table is stored, None when absent."""
+    vtable = table - struct.unpack_from("<i", meta, table)[0]
+    vtable_size = struct.unpack_from("<H", meta, vtable)[0]
+    if 4 + 2 * field >= vtable_size:
+        return None
+    offset = struct.unpack_from("<H", meta, vtable + 4 + 2 * field)[0]
+    return table + offset if offset else None
+
+
+def _table(meta: memoryview, table: int, field: int) -> int | None:
+    """Where the table or vector a field points to starts, None when absent."""
+    at = _field(meta, table, field)
+    return None if at is None else at + struct.unpack_from("<I", meta, at)[0]
