@@ -1,0 +1,42 @@
+"""What every configuration model shares: strict models, durations, names."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# Monitor and route names: safe in URLs, metric labels and file names.
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as '90s', '15m', '1h', '7d'."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r} (use seconds or a string like '30s', '15m', '1h')")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"invalid duration {value!r} (use seconds or a string like '30s', '15m', '1h')")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, Field(description="seconds; accepts '30s', '15m', '1h', '7d'")]
+
+
+class Strict(BaseModel):
+    """A model that rejects unknown keys (a misspelled key is an error) and is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,153 @@
+"""A monitor's configuration: its features, reference, drift settings, window, schedule and file source."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from driftwatch.checks.stattests.catalog import lookup
+from driftwatch.config.base import NAME, Duration, Strict, parse_duration
+from driftwatch.types import Kind, MultipleTesting
+
+
+class FeatureSpec(Strict):
+    """One monitored column: its kind (inferred when absent), stat test and threshold overrides."""
+
+    kind: Kind | None = None
+    method: str | None = None
+    threshold: float | None = Field(default=None, gt=0)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            lookup(value, info.data.get("kind"))
+        return value
+
+
+class ReferenceSpec(Strict):
+    """Where the reference dataset lives: a file, glob or folder, or a SQL query."""
+
+    path: str | None = None
+    query: str | None = None
+    url: str | None = None
+    format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceSpec:
+        if (self.path is None) == (self.query is None):
+            raise ValueError("give exactly one of 'path' (file, glob or folder) or 'query' (SQL, with 'url')")
+        if self.query is not None and self.url is None:
+            raise ValueError("'query' needs 'url', the SQLAlchemy URL of the database to run it on")
+        return self
+
+
+class DriftSettings(Strict):
+    """How features are compared and when a whole dataset counts as drifted."""
+
+    min_rows: int = Field(default=100, ge=1)
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    multiple_testing: MultipleTesting = MultipleTesting.NONE
+    methods: dict[Kind, str] = Field(default_factory=dict)
+    thresholds: dict[Kind, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _methods_fit_kinds(self) -> DriftSettings:
+        for kind, method in self.methods.items():
+            lookup(method, kind)
+        for kind, threshold in self.thresholds.items():
+            if threshold <= 0:
+                raise ValueError(f"thresholds.{kind} must be positive, got {threshold}")
+        return self
+
+
+class WindowSettings(Strict):
+    """The slice of live traffic one check looks at."""
+
+    type: Literal["tumbling", "sliding"] = "tumbling"
+    duration: Duration = 900.0
+    rows: int = Field(default=10_000, ge=1)
+    max_sample_rows: int = Field(default=50_000, ge=1)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class ScheduleSettings(Strict):
+    """When a monitor's check runs: every `interval`, or on a `cron` expression."""
+
+    interval: Duration = 60.0
+    cron: str | None = None
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(
+                    f"invalid crontab expression {value!r}: {exc} (five fields: minute hour day month weekday)"
+                ) from None
+        return value
+
+
+class FileSourceSettings(Strict):
+    """Files a model server's request logger writes; each is ingested exactly once, across restarts."""
+
+    path: str
+    format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+    poll_interval: Duration = 10.0
+    # A file younger than this may still be being written; it is picked up on a later poll.
+    settle_seconds: Duration = 2.0
+
+    @field_validator("poll_interval", "settle_seconds", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class MonitorConfig(Strict):
+    """One model input stream compared against one reference dataset."""
+
+    name: str = Field(pattern=NAME)
+    reference: ReferenceSpec
+    features: dict[str, FeatureSpec] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    prediction_columns: list[str] = Field(default_factory=list)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    file_source: FileSourceSettings | None = None
+    # Bounds Prometheus cardinality: the most severe features are exported first.
+    max_exported_features: int = Field(default=100, ge=1)
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        # `feature: numeric` is shorthand for `feature: {kind: numeric}`.
+        if isinstance(value, dict):
+            return {k: {"kind": v} if isinstance(v, str) else ({} if v is None else v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> MonitorConfig:
+        both = sorted(set(self.ignore) & set(self.features))
+        if both:
+            raise ValueError(f"features both listed and ignored: {', '.join(both)}")
+        return self
