@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +26,9 @@ from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
-from driftwatch.storage import HistoryStore
+from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
+from driftwatch.storage.outbox import Outbox, PendingCheck, ReferenceInfo
 from driftwatch.types import Status
 
 log = logging.getLogger(__name__)
@@ -36,13 +38,16 @@ EVENT_FLUSH_SECONDS = 0.05
 REJECT_LOG_SECONDS = 60.0
 # Outcome of a scheduled check of an open window that has fewer than min_rows rows: neither stored nor judged.
 SKIPPED = "skipped_insufficient_data"
+# How often the database is probed, and queued work retried; retries back off up to the maximum while it is down.
+STORAGE_PROBE_SECONDS = 2.0
+STORAGE_RETRY_MAX_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
 class CheckRun:
-    """A finished check: its stored id, result and the window it looked at."""
+    """A finished check: its stored id (None while it waits in the outbox), result and the window it looked at."""
 
-    id: int
+    id: int | None
     result: CheckResult
     window_start: float | None
     window_end: float | None
@@ -102,6 +107,15 @@ class Daemon:
         self.draining = False
         self.started = False
         self.storage_errors = 0
+        # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
+        self.outbox = Outbox(config.data_dir / "outbox")
+        self.storage_error: str | None = None
+        self._schema_ready = False
+        self._unrecorded: dict[str, ReferenceInfo] = {}
+        self._unmarked: list[tuple[str, str]] = []
+        self._storage_lock = threading.RLock()
+        self._storage_retry_at = 0.0
+        self._storage_backoff = STORAGE_PROBE_SECONDS
         self.job_errors = 0
         # Set by driftwatch.serve.metrics to record check durations in its histogram.
         self.on_check_duration: Callable[[str, float], None] = lambda _monitor, _seconds: None
@@ -109,10 +123,19 @@ class Daemon:
     # ---- lifecycle -------------------------------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> None:
-        """Migrate storage, load every reference, restore spools, then start the schedules."""
-        self.store.upgrade()
+        """Migrate storage, load every reference, restore spools, then start the schedules.
+
+        An unreachable database does not stop the start: migrations, references and checks are written by the
+        storage job once it answers, and meanwhile the daemon ingests and checks (degraded).
+        """
+        try:
+            self.store.upgrade()
+            self._schema_ready = True
+        except StorageUnavailableError as exc:
+            self._storage_failed(exc)
         for m in self.config.monitors:
             self._load(m)
+        self.sync_storage(force=True)
         if schedule:
             for m in self.config.monitors:
                 self._schedule(m)
@@ -129,6 +152,13 @@ class Daemon:
                         next_run_time=datetime.now(UTC),
                     )
             self.scheduler.add_job(
+                self.sync_storage,
+                IntervalTrigger(seconds=STORAGE_PROBE_SECONDS),
+                id="storage",
+                max_instances=1,
+                coalesce=True,
+            )
+            self.scheduler.add_job(
                 self.housekeeping,
                 IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
                 id="housekeeping",
@@ -143,10 +173,12 @@ class Daemon:
         state = self.monitors[m.name]
         try:
             profile = load_profile(m, self.config.data_dir)
-            self.store.record_reference(profile)
             live = LiveMonitor(m, profile, self.config.data_dir, self.config.ingest.durability, seed=self.seed)
-            for source in live.restore(self.clock()):
-                mark_restored_file(self.store, m.name, source)
+            restored = live.restore(self.clock())
+            # Written by sync_storage, right away when the database answers, else once it does.
+            with self._storage_lock:
+                self._unrecorded[m.name] = _reference_info(profile)
+                self._unmarked.extend((m.name, source) for source in restored)
         except DriftwatchError as exc:
             state.load_error = str(exc)
             log.error("monitor cannot load its reference: %s", exc, extra={"monitor": m.name})
@@ -278,18 +310,35 @@ class Daemon:
                 log.exception("event flush failed")
 
     def poll_files(self, name: str) -> int:
-        """Ingest new files of a monitor's file source, each exactly once across restarts."""
+        """Ingest new files of a monitor's file source, each exactly once across restarts.
+
+        Paused while the database is unreachable or files it ingested are not yet marked: which files were
+        ingested is kept there, and polling without it would ingest them again.
+        """
         m = self.config.monitor(name)
         assert m.file_source is not None
+        if self.storage_error is not None or any(monitor == name for monitor, _ in self._unmarked):
+            return 0
+        ingested: list[str] = []
+
+        def ingest(table: pa.Table, source: str) -> int:
+            accepted = self.ingest(name, table, source=source).accepted
+            ingested.append(source)
+            return accepted
+
         try:
             return ingest_new_files(
-                self.store,
-                m.name,
-                m.file_source,
-                self.clock(),
-                lambda table, source: self.ingest(name, table, source=source).accepted,
-                self.live(name).counters.reject,
+                self.store, m.name, m.file_source, self.clock(), ingest, self.live(name).counters.reject
             )
+        except StorageError as exc:
+            with self._storage_lock:
+                # Rows of these files are spooled; sync_storage marks them (marking twice is harmless).
+                self._unmarked.extend((name, source) for source in ingested)
+            if isinstance(exc, StorageUnavailableError):
+                self._storage_failed(exc)
+            else:
+                log.exception("file source poll failed", extra={"monitor": name})
+            return 0
         except Exception:
             log.exception("file source poll failed", extra={"monitor": name})
             return 0
@@ -350,9 +399,7 @@ class Daemon:
                 state.count("error")
                 raise
             try:
-                check_id = self.store.record_check(
-                    result, window_start=snap.start, window_end=snap.end, trigger=trigger
-                )
+                check_id = self._store_check(live.profile, result, snap, trigger)
             except Exception:
                 self.storage_errors += 1
                 state.count("storage_error")
@@ -367,7 +414,7 @@ class Daemon:
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(
-            "check stored",
+            "check stored" if check_id is not None else "check queued: storage unreachable",
             extra={
                 "monitor": name,
                 "check": check_id,
@@ -381,6 +428,93 @@ class Daemon:
             },
         )
         return run
+
+    def _store_check(
+        self, profile: ReferenceProfile, result: CheckResult, snap: WindowSnapshot, trigger: str
+    ) -> int | None:
+        """Store a check, or queue it durably (returning None) while the database is down or older ones wait."""
+        where = dict(window_start=snap.start, window_end=snap.end, trigger=trigger)
+        with self._storage_lock:
+            if self.storage_error is None and self._schema_ready and not self.outbox and not self._unrecorded:
+                try:
+                    return self.store.record_check(result, **where)
+                except StorageUnavailableError as exc:
+                    self._storage_failed(exc)
+            self.outbox.append(result, _reference_info(profile), **where)
+        return None
+
+    # ---- storage outages -------------------------------------------------------------------------------
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        """Note that the database is unreachable (logged once per outage) and back off the next retry."""
+        self.storage_errors += 1
+        now = time.monotonic()
+        if self.storage_error is None:
+            log.error("storage unreachable: checks are queued until it returns", extra={"error": exc.problem})
+            self._storage_backoff = STORAGE_PROBE_SECONDS
+        else:
+            self._storage_backoff = min(self._storage_backoff * 2, STORAGE_RETRY_MAX_SECONDS)
+        self.storage_error = exc.problem
+        self._storage_retry_at = now + self._storage_backoff
+
+    def sync_storage(self, *, force: bool = False) -> None:
+        """The storage job: probe the database; once it answers, write what waited for it, oldest check first."""
+        if self.storage_error is not None and not force and time.monotonic() < self._storage_retry_at:
+            return
+        try:
+            if not self._schema_ready:
+                self.store.upgrade()
+                self._schema_ready = True
+            with self._storage_lock:
+                for name, info in list(self._unrecorded.items()):
+                    self.store.record_reference(info)
+                    del self._unrecorded[name]
+                while self._unmarked:
+                    mark_restored_file(self.store, *self._unmarked[0])
+                    self._unmarked.pop(0)
+            stored = self._drain_outbox()
+            problem = self.store.probe()
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return
+        if problem is not None:
+            self._storage_failed(StorageUnavailableError(self.store.url, problem))
+            return
+        if self.storage_error is not None or stored:
+            log.info("storage reachable: queued checks stored", extra={"checks": stored})
+        self.storage_error = None
+
+    def _drain_outbox(self) -> int:
+        """Store queued checks in order; each is deleted only after its commit, and replaying one is harmless."""
+        stored = 0
+        while True:
+            with self._storage_lock:
+                pending = self.outbox.oldest()
+                if pending is None:
+                    return stored
+                self.store.record_reference(pending.reference)
+                check_id = self.store.record_check(
+                    pending.result,
+                    window_start=pending.window_start,
+                    window_end=pending.window_end,
+                    trigger=pending.trigger,
+                    skip_existing=True,
+                )
+                self.outbox.remove(pending.seq)
+            stored += 1
+            self._stored_late(pending, check_id)
+
+    def _stored_late(self, pending: PendingCheck, check_id: int) -> None:
+        """Give the exported check its id once its queued copy is stored (skipped while a check runs)."""
+        state = self.monitors.get(pending.result.monitor)
+        if state is None or not state.check_lock.acquire(blocking=False):
+            return
+        try:
+            run = state.last
+            if run is not None and run.id is None and run.result.started_at == pending.result.started_at:
+                state.last = replace(run, id=check_id)
+        finally:
+            state.check_lock.release()
 
     # ---- housekeeping ----------------------------------------------------------------------------------
 
@@ -421,12 +555,25 @@ class Daemon:
             reasons.append("starting")
         elif not self.scheduler.running:
             reasons.append("scheduler not running")
-        if not self.store.ping():
-            reasons.append(f"storage unreachable: {self.store}")
         for name, state in self.monitors.items():
             if state.live is None:
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
         return reasons
+
+    def degraded(self) -> list[str]:
+        """Reasons the daemon works in part: it still ingests and checks, but cannot store the results yet."""
+        waiting = len(self.outbox)
+        if self.storage_error is not None:
+            return [
+                f"storage unreachable: {self.store.url}: {self.storage_error} ({waiting} checks waiting to be stored)"
+            ]
+        if waiting:
+            return [f"storing queued checks: {waiting} waiting"]
+        return []
+
+
+def _reference_info(profile: ReferenceProfile) -> ReferenceInfo:
+    return ReferenceInfo(profile.monitor, profile.version, profile.source, int(profile.rows), profile.created_at)
 
 
 class MonitorUnavailableError(DriftwatchError, LookupError):
