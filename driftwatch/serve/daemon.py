@@ -25,8 +25,7 @@ from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
-from driftwatch.reference.profile import load_profile
-from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.reference.profile import ReferenceProfile, load_profile
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
 from driftwatch.storage.outbox import Outbox, PendingCheck, ReferenceInfo
 from driftwatch.types import Status
