@@ -105,6 +105,7 @@ class Daemon:
         self._reject_log = LogThrottle(log, REJECT_LOG_SECONDS)
         self.draining = False
         self.started = False
+        self.scheduled = False
         self.storage_errors = 0
         # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
         self.outbox = Outbox(config.data_dir / "outbox")
@@ -134,7 +135,9 @@ class Daemon:
             self._storage_failed(exc)
         for m in self.config.monitors:
             self._load(m)
-        self.sync_storage(force=True)
+        # Queued checks are stored by the storage job, so that a long queue does not hold up the start.
+        self.sync_storage(force=True, drain=not schedule)
+        self.scheduled = schedule
         if schedule:
             for m in self.config.monitors:
                 self._schedule(m)
@@ -156,6 +159,7 @@ class Daemon:
                 id="storage",
                 max_instances=1,
                 coalesce=True,
+                next_run_time=datetime.now(UTC),
             )
             self.scheduler.add_job(
                 self.housekeeping,
@@ -456,7 +460,7 @@ class Daemon:
         self.storage_error = exc.problem
         self._storage_retry_at = now + self._storage_backoff
 
-    def sync_storage(self, *, force: bool = False) -> None:
+    def sync_storage(self, *, force: bool = False, drain: bool = True) -> None:
         """The storage job: probe the database; once it answers, write what waited for it, oldest check first."""
         if self.storage_error is not None and not force and time.monotonic() < self._storage_retry_at:
             return
@@ -471,7 +475,7 @@ class Daemon:
                 while self._unmarked:
                     mark_restored_file(self.store, *self._unmarked[0])
                     self._unmarked.pop(0)
-            stored = self._drain_outbox()
+            stored = self._drain_outbox() if drain else 0
             problem = self.store.probe()
         except StorageError as exc:
             self._storage_failed(exc)
@@ -546,13 +550,13 @@ class Daemon:
     # ---- readiness -------------------------------------------------------------------------------------
 
     def readiness(self) -> list[str]:
-        """Reasons the daemon is not ready; empty when it is."""
+        """Reasons the daemon is not ready (driftwatch_up 0, /readyz 503); empty when it is. See degraded()."""
         reasons = []
         if self.draining:
             reasons.append("shutting down")
         if not self.started:
             reasons.append("starting")
-        elif not self.scheduler.running:
+        elif self.scheduled and not self.scheduler.running:
             reasons.append("scheduler not running")
         for name, state in self.monitors.items():
             if state.live is None:

@@ -114,7 +114,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     ref_rows = _gauge("driftwatch_reference_rows", "Rows in the reference dataset.")
     interval = _gauge("driftwatch_check_interval_seconds", "The monitor's schedule interval.")
     last = _gauge("driftwatch_last_check_timestamp_seconds", "When the latest check started.")
-    success = _gauge("driftwatch_last_successful_check_timestamp_seconds", "When the latest stored check started.")
+    success = _gauge("driftwatch_last_successful_check_timestamp_seconds", "When the latest completed check started.")
     checks = _counter("driftwatch_checks", "Checks by outcome.", ["monitor", "outcome"])
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")

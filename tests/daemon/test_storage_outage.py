@@ -148,3 +148,25 @@ def test_a_daemon_started_while_the_database_is_down_serves_and_catches_up(
     finally:
         assert proc.stop() == 0, proc.log()
     _assert_all_stored_in_order(cluster.url, _computed_checks(proc.log()), set())
+
+
+def test_checks_queued_before_a_kill_are_stored_by_the_next_start(tmp_path: Path, cluster: ThrowawayCluster) -> None:
+    cluster.halt()
+    proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1s")).start()
+    with proc.client() as c:
+        assert post_rows(c, demo.production_batch(300, 0.0, seed=3)).status_code == 202
+        _wait(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
+    proc.kill9()
+    queued = sorted((tmp_path / "data" / "outbox").glob("*.json"))
+    assert len(queued) >= 3
+    expected = [json.loads(p.read_text())["result"]["started_at"] for p in queued]
+    cluster.resume()
+    # No scheduled check for an hour: the only checks stored are the queued ones.
+    proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1h")).start()
+    try:
+        with proc.client() as c:
+            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+    finally:
+        assert proc.stop() == 0, proc.log()
+    assert [s for _, s, _ in _stored_checks(cluster.url)] == expected
+    assert not list((tmp_path / "data" / "outbox").glob("*.json"))
