@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,14 +20,15 @@ from driftwatch.checks.engine import CheckResult, run_check
 from driftwatch.config import Config, MonitorConfig
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.cloudevents import REJECT_REASONS, EventJoiner
-from driftwatch.ingest.filesource import ingest_new_files, mark_restored_file
+from driftwatch.ingest.filesource import ingest_new_files
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
-from driftwatch.reference.profile import ReferenceProfile, load_profile
+from driftwatch.reference.profile import load_profile
+from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
-from driftwatch.storage.outbox import Outbox, PendingCheck, ReferenceInfo
+from driftwatch.storage.outbox import Outbox, ReferenceInfo
 from driftwatch.types import Status
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,6 @@ EVENT_FLUSH_SECONDS = 0.05
 REJECT_LOG_SECONDS = 60.0
 # Outcome of a scheduled check of an open window that has fewer than min_rows rows: neither stored nor judged.
 SKIPPED = "skipped_insufficient_data"
-# How often the database is probed, and queued work retried; retries back off up to the maximum while it is down.
-STORAGE_PROBE_SECONDS = 2.0
-STORAGE_RETRY_MAX_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon:
+class Daemon(StorageOutages):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -180,7 +178,7 @@ class Daemon:
             restored = live.restore(self.clock())
             # Written by sync_storage, right away when the database answers, else once it does.
             with self._storage_lock:
-                self._unrecorded[m.name] = _reference_info(profile)
+                self._unrecorded[m.name] = reference_info(profile)
                 self._unmarked.extend((m.name, source) for source in restored)
         except DriftwatchError as exc:
             state.load_error = str(exc)
@@ -432,93 +430,6 @@ class Daemon:
         )
         return run
 
-    def _store_check(
-        self, profile: ReferenceProfile, result: CheckResult, snap: WindowSnapshot, trigger: str
-    ) -> int | None:
-        """Store a check, or queue it durably (returning None) while the database is down or older ones wait."""
-        where = dict(window_start=snap.start, window_end=snap.end, trigger=trigger)
-        with self._storage_lock:
-            if self.storage_error is None and self._schema_ready and not self.outbox and not self._unrecorded:
-                try:
-                    return self.store.record_check(result, **where)
-                except StorageUnavailableError as exc:
-                    self._storage_failed(exc)
-            self.outbox.append(result, _reference_info(profile), **where)
-        return None
-
-    # ---- storage outages -------------------------------------------------------------------------------
-
-    def _storage_failed(self, exc: StorageError) -> None:
-        """Note that the database is unreachable (logged once per outage) and back off the next retry."""
-        self.storage_errors += 1
-        now = time.monotonic()
-        if self.storage_error is None:
-            log.error("storage unreachable: checks are queued until it returns", extra={"error": exc.problem})
-            self._storage_backoff = STORAGE_PROBE_SECONDS
-        else:
-            self._storage_backoff = min(self._storage_backoff * 2, STORAGE_RETRY_MAX_SECONDS)
-        self.storage_error = exc.problem
-        self._storage_retry_at = now + self._storage_backoff
-
-    def sync_storage(self, *, force: bool = False, drain: bool = True) -> None:
-        """The storage job: probe the database; once it answers, write what waited for it, oldest check first."""
-        if self.storage_error is not None and not force and time.monotonic() < self._storage_retry_at:
-            return
-        try:
-            if not self._schema_ready:
-                self.store.upgrade()
-                self._schema_ready = True
-            with self._storage_lock:
-                for name, info in list(self._unrecorded.items()):
-                    self.store.record_reference(info)
-                    del self._unrecorded[name]
-                while self._unmarked:
-                    mark_restored_file(self.store, *self._unmarked[0])
-                    self._unmarked.pop(0)
-            stored = self._drain_outbox() if drain else 0
-            problem = self.store.probe()
-        except StorageError as exc:
-            self._storage_failed(exc)
-            return
-        if problem is not None:
-            self._storage_failed(StorageUnavailableError(self.store.url, problem))
-            return
-        if self.storage_error is not None or stored:
-            log.info("storage reachable: queued checks stored", extra={"checks": stored})
-        self.storage_error = None
-
-    def _drain_outbox(self) -> int:
-        """Store queued checks in order; each is deleted only after its commit, and replaying one is harmless."""
-        stored = 0
-        while True:
-            with self._storage_lock:
-                pending = self.outbox.oldest()
-                if pending is None:
-                    return stored
-                self.store.record_reference(pending.reference)
-                check_id = self.store.record_check(
-                    pending.result,
-                    window_start=pending.window_start,
-                    window_end=pending.window_end,
-                    trigger=pending.trigger,
-                    skip_existing=True,
-                )
-                self.outbox.remove(pending.seq)
-            stored += 1
-            self._stored_late(pending, check_id)
-
-    def _stored_late(self, pending: PendingCheck, check_id: int) -> None:
-        """Give the exported check its id once its queued copy is stored (skipped while a check runs)."""
-        state = self.monitors.get(pending.result.monitor)
-        if state is None or not state.check_lock.acquire(blocking=False):
-            return
-        try:
-            run = state.last
-            if run is not None and run.id is None and run.result.started_at == pending.result.started_at:
-                state.last = replace(run, id=check_id)
-        finally:
-            state.check_lock.release()
-
     # ---- housekeeping ----------------------------------------------------------------------------------
 
     def housekeeping(self) -> None:
@@ -562,21 +473,6 @@ class Daemon:
             if state.live is None:
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
         return reasons
-
-    def degraded(self) -> list[str]:
-        """Reasons the daemon works in part: it still ingests and checks, but cannot store the results yet."""
-        waiting = len(self.outbox)
-        if self.storage_error is not None:
-            return [
-                f"storage unreachable: {self.store.url}: {self.storage_error} ({waiting} checks waiting to be stored)"
-            ]
-        if waiting:
-            return [f"storing queued checks: {waiting} waiting"]
-        return []
-
-
-def _reference_info(profile: ReferenceProfile) -> ReferenceInfo:
-    return ReferenceInfo(profile.monitor, profile.version, profile.source, int(profile.rows), profile.created_at)
 
 
 class MonitorUnavailableError(DriftwatchError, LookupError):
