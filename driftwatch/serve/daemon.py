@@ -20,13 +20,15 @@ from driftwatch.checks.engine import CheckResult, run_check
 from driftwatch.config import Config, MonitorConfig
 from driftwatch.errors import DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.cloudevents import REJECT_REASONS, EventJoiner
-from driftwatch.ingest.filesource import ingest_new_files, mark_restored_file
+from driftwatch.ingest.filesource import ingest_new_files
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
-from driftwatch.storage import HistoryStore
+from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
+from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
+from driftwatch.storage.outbox import Outbox, ReferenceInfo
 from driftwatch.types import Status
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,9 @@ SKIPPED = "skipped_insufficient_data"
 
 @dataclass(frozen=True)
 class CheckRun:
-    """A finished check: its stored id, result and the window it looked at."""
+    """A finished check: its stored id (None while it waits in the outbox), result and the window it looked at."""
 
-    id: int
+    id: int | None
     result: CheckResult
     window_start: float | None
     window_end: float | None
@@ -77,7 +79,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon:
+class Daemon(StorageOutages):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -101,7 +103,17 @@ class Daemon:
         self._reject_log = LogThrottle(log, REJECT_LOG_SECONDS)
         self.draining = False
         self.started = False
+        self.scheduled = False
         self.storage_errors = 0
+        # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
+        self.outbox = Outbox(config.data_dir / "outbox")
+        self.storage_error: str | None = None
+        self._schema_ready = False
+        self._unrecorded: dict[str, ReferenceInfo] = {}
+        self._unmarked: list[tuple[str, str]] = []
+        self._storage_lock = threading.RLock()
+        self._storage_retry_at = 0.0
+        self._storage_backoff = STORAGE_PROBE_SECONDS
         self.job_errors = 0
         # Set by driftwatch.serve.metrics to record check durations in its histogram.
         self.on_check_duration: Callable[[str, float], None] = lambda _monitor, _seconds: None
@@ -109,10 +121,21 @@ class Daemon:
     # ---- lifecycle -------------------------------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> None:
-        """Migrate storage, load every reference, restore spools, then start the schedules."""
-        self.store.upgrade()
+        """Migrate storage, load every reference, restore spools, then start the schedules.
+
+        An unreachable database does not stop the start: migrations, references and checks are written by the
+        storage job once it answers, and meanwhile the daemon ingests and checks (degraded).
+        """
+        try:
+            self.store.upgrade()
+            self._schema_ready = True
+        except StorageUnavailableError as exc:
+            self._storage_failed(exc)
         for m in self.config.monitors:
             self._load(m)
+        # Queued checks are stored by the storage job, so that a long queue does not hold up the start.
+        self.sync_storage(force=True, drain=not schedule)
+        self.scheduled = schedule
         if schedule:
             for m in self.config.monitors:
                 self._schedule(m)
@@ -129,6 +152,14 @@ class Daemon:
                         next_run_time=datetime.now(UTC),
                     )
             self.scheduler.add_job(
+                self.sync_storage,
+                IntervalTrigger(seconds=STORAGE_PROBE_SECONDS),
+                id="storage",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+            self.scheduler.add_job(
                 self.housekeeping,
                 IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
                 id="housekeeping",
@@ -143,10 +174,12 @@ class Daemon:
         state = self.monitors[m.name]
         try:
             profile = load_profile(m, self.config.data_dir)
-            self.store.record_reference(profile)
             live = LiveMonitor(m, profile, self.config.data_dir, self.config.ingest.durability, seed=self.seed)
-            for source in live.restore(self.clock()):
-                mark_restored_file(self.store, m.name, source)
+            restored = live.restore(self.clock())
+            # Written by sync_storage, right away when the database answers, else once it does.
+            with self._storage_lock:
+                self._unrecorded[m.name] = reference_info(profile)
+                self._unmarked.extend((m.name, source) for source in restored)
         except DriftwatchError as exc:
             state.load_error = str(exc)
             log.error("monitor cannot load its reference: %s", exc, extra={"monitor": m.name})
@@ -278,18 +311,35 @@ class Daemon:
                 log.exception("event flush failed")
 
     def poll_files(self, name: str) -> int:
-        """Ingest new files of a monitor's file source, each exactly once across restarts."""
+        """Ingest new files of a monitor's file source, each exactly once across restarts.
+
+        Paused while the database is unreachable or files it ingested are not yet marked: which files were
+        ingested is kept there, and polling without it would ingest them again.
+        """
         m = self.config.monitor(name)
         assert m.file_source is not None
+        if self.storage_error is not None or any(monitor == name for monitor, _ in self._unmarked):
+            return 0
+        ingested: list[str] = []
+
+        def ingest(table: pa.Table, source: str) -> int:
+            accepted = self.ingest(name, table, source=source).accepted
+            ingested.append(source)
+            return accepted
+
         try:
             return ingest_new_files(
-                self.store,
-                m.name,
-                m.file_source,
-                self.clock(),
-                lambda table, source: self.ingest(name, table, source=source).accepted,
-                self.live(name).counters.reject,
+                self.store, m.name, m.file_source, self.clock(), ingest, self.live(name).counters.reject
             )
+        except StorageError as exc:
+            with self._storage_lock:
+                # Rows of these files are spooled; sync_storage marks them (marking twice is harmless).
+                self._unmarked.extend((name, source) for source in ingested)
+            if isinstance(exc, StorageUnavailableError):
+                self._storage_failed(exc)
+            else:
+                log.exception("file source poll failed", extra={"monitor": name})
+            return 0
         except Exception:
             log.exception("file source poll failed", extra={"monitor": name})
             return 0
@@ -350,9 +400,7 @@ class Daemon:
                 state.count("error")
                 raise
             try:
-                check_id = self.store.record_check(
-                    result, window_start=snap.start, window_end=snap.end, trigger=trigger
-                )
+                check_id = self._store_check(live.profile, result, snap, trigger)
             except Exception:
                 self.storage_errors += 1
                 state.count("storage_error")
@@ -367,7 +415,7 @@ class Daemon:
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
         log.info(
-            "check stored",
+            "check stored" if check_id is not None else "check queued: storage unreachable",
             extra={
                 "monitor": name,
                 "check": check_id,
@@ -413,16 +461,14 @@ class Daemon:
     # ---- readiness -------------------------------------------------------------------------------------
 
     def readiness(self) -> list[str]:
-        """Reasons the daemon is not ready; empty when it is."""
+        """Reasons the daemon is not ready (driftwatch_up 0, /readyz 503); empty when it is. See degraded()."""
         reasons = []
         if self.draining:
             reasons.append("shutting down")
         if not self.started:
             reasons.append("starting")
-        elif not self.scheduler.running:
+        elif self.scheduled and not self.scheduler.running:
             reasons.append("scheduler not running")
-        if not self.store.ping():
-            reasons.append(f"storage unreachable: {self.store}")
         for name, state in self.monitors.items():
             if state.live is None:
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")

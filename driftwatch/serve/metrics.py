@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
-from driftwatch.checks.engine import FeatureQuality, FeatureResult
+from driftwatch.checks.engine import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.results import severity
 from driftwatch.config import LIMIT_NAMES
 from driftwatch.serve.daemon import Daemon, MonitorState
@@ -70,9 +70,17 @@ class DaemonCollector(Collector):
         build = InfoMetricFamily("driftwatch_build", "driftwatch build.")
         build.add_metric([], {"version": __version__, "python": platform.python_version()})
         yield build
-        up = GaugeMetricFamily("driftwatch_up", "1 while the daemon is ready (see /readyz).")
-        up.add_metric([], 0.0 if d.draining or not d.started else 1.0)
+        up = GaugeMetricFamily("driftwatch_up", "1 while the daemon is ready (/readyz not 503).")
+        up.add_metric([], 0.0 if d.readiness() else 1.0)
         yield up
+        storage = GaugeMetricFamily("driftwatch_storage_up", "1 while the history database answers.")
+        storage.add_metric([], 0.0 if d.storage_error is not None else 1.0)
+        yield storage
+        yield GaugeMetricFamily(
+            "driftwatch_checks_pending_storage",
+            "Checks queued in data_dir/outbox for the database.",
+            value=len(d.outbox),
+        )
         yield CounterMetricFamily(
             "driftwatch_storage_errors", "Failed writes to the history database.", value=d.storage_errors
         )
@@ -107,7 +115,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     ref_rows = _gauge("driftwatch_reference_rows", "Rows in the reference dataset.")
     interval = _gauge("driftwatch_check_interval_seconds", "The monitor's schedule interval.")
     last = _gauge("driftwatch_last_check_timestamp_seconds", "When the latest check started.")
-    success = _gauge("driftwatch_last_successful_check_timestamp_seconds", "When the latest stored check started.")
+    success = _gauge("driftwatch_last_successful_check_timestamp_seconds", "When the latest completed check started.")
     checks = _counter("driftwatch_checks", "Checks by outcome.", ["monitor", "outcome"])
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
@@ -208,7 +216,7 @@ class FeatureLines:
     def __init__(self, daemon: Daemon):
         self.daemon = daemon
         self.limits = {m.name: m.max_exported_features for m in daemon.config.monitors}
-        self._cache: dict[str, tuple[int, list[str], int]] = {}
+        self._cache: dict[str, tuple[CheckResult, list[str], int]] = {}
 
     def render(self) -> bytes:
         """Every per-feature family (HELP/TYPE, then the cached lines of each monitor), plus the omitted counts."""
@@ -220,9 +228,10 @@ class FeatureLines:
                 self._cache.pop(name, None)
                 continue
             cached = self._cache.get(name)
-            if cached is None or cached[0] != run.id:
+            # Keyed by the result itself: a check waiting to be stored has no id yet.
+            if cached is None or cached[0] is not run.result:
                 chunks, dropped = _render_monitor(name, run.result.features, self.limits.get(name, 100))
-                cached = self._cache[name] = (run.id, chunks, dropped)
+                cached = self._cache[name] = (run.result, chunks, dropped)
             for i, chunk in enumerate(cached[1]):
                 per_family[i].append(chunk)
             omitted.append(f'driftwatch_features_omitted{{monitor="{_escape(name)}"}} {floatToGoString(cached[2])}\n')

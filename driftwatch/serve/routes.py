@@ -278,10 +278,14 @@ def create_app(daemon: Daemon) -> FastAPI:
         responses={503: {"model": schemas.ErrorBody, "description": "Not ready; `reasons` says why."}, **errors(500)},
     )
     async def readyz() -> JSONResponse:
-        """Storage reachable, scheduler running, every reference loaded; otherwise 503 with the reasons."""
+        """Scheduler running, every reference loaded; otherwise 503 with the reasons. Storage down: 200, degraded."""
         reasons = await run_in_threadpool(daemon.readiness)
         if reasons:
             return error_response(503, "not ready: " + "; ".join(reasons), status="not ready", reasons=reasons)
+        # Checks wait durably in the outbox, so an unreachable database must not take the pod out of service.
+        degraded = daemon.degraded()
+        if degraded:
+            return JSONResponse({"status": "degraded", "reasons": degraded})
         return JSONResponse({"status": "ready"})
 
     return app
@@ -294,6 +298,7 @@ def _num(x: float | None) -> float | None:
 def _run_dict(run: CheckRun) -> dict[str, Any]:
     return {
         "id": run.id,
+        "stored": run.id is not None,
         "trigger": run.trigger,
         "window_start": run.window_start,
         "window_end": _num(run.window_end),

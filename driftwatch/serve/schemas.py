@@ -111,7 +111,8 @@ class CheckRunOut(_Verdict):
     """A check that just ran: the `check --format json` document plus its id, trigger and window."""
 
     schema_version: int
-    id: int
+    id: int | None = Field(description="The stored check's id; null while it waits to be stored (`stored` false).")
+    stored: bool
     trigger: str
     window_start: float | None
     window_end: float | None
@@ -179,7 +180,10 @@ class Alive(_Model):
 
 
 class Ready(_Model):
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"]
+    reasons: list[str] | None = Field(
+        None, description="When degraded: what works only in part (e.g. storage unreachable, checks queued)."
+    )
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from driftwatch.storage.records import (
     MonitorSummary,
     ReferenceLike,
     StorageError,
+    StorageUnavailableError,
     UnknownReferenceError,
 )
 from driftwatch.storage.store import HistoryStore, alembic_config, mask_url
@@ -21,6 +22,7 @@ __all__ = [
     "MonitorSummary",
     "ReferenceLike",
     "StorageError",
+    "StorageUnavailableError",
     "UnknownReferenceError",
     "alembic_config",
     "mask_url",

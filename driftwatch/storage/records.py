@@ -23,6 +23,10 @@ class StorageError(DriftwatchError):
         super().__init__(f"history database {url}: {problem}")
 
 
+class StorageUnavailableError(StorageError):
+    """The database could not be reached or refused the connection: worth retrying later, not a misconfiguration."""
+
+
 class UnknownReferenceError(StorageError, LookupError):
     """A check names a reference version that was never recorded."""
 

@@ -16,7 +16,7 @@ from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, delete, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -29,6 +29,7 @@ from driftwatch.storage.records import (
     MonitorSummary,
     ReferenceLike,
     StorageError,
+    StorageUnavailableError,
     UnknownReferenceError,
 )
 from driftwatch.types import Kind, MultipleTesting, Status
@@ -116,12 +117,16 @@ class HistoryStore:
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query."""
+        return self.probe() is None
+
+    def probe(self) -> str | None:
+        """None when the database answers a trivial query, else why it does not (password masked)."""
         try:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
+        except SQLAlchemyError as exc:
+            return self._describe(exc)
+        return None
 
     def close(self) -> None:
         """Close pooled connections; the store reconnects if used again."""
@@ -155,8 +160,13 @@ class HistoryStore:
         window_end: float | None,
         trigger: str,
         error: str | None = None,
+        skip_existing: bool = False,
     ) -> int:
-        """Store a check and its feature results; its reference version must be recorded first."""
+        """Store a check and its feature results; its reference version must be recorded first.
+
+        With `skip_existing`, a check of the same monitor, start time and trigger already stored is not stored
+        again and its id is returned: replaying a queued check is idempotent.
+        """
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r} (valid: {', '.join(TRIGGERS)})")
         start, end = _finite(window_start), _finite(window_end)
@@ -192,6 +202,16 @@ class HistoryStore:
                     " (call record_reference(profile) before record_check)",
                 )
             row.reference_version_id, row.monitor_id = ref
+            if skip_existing:
+                found = s.scalar(
+                    select(Check.id).where(
+                        Check.monitor_id == row.monitor_id,
+                        Check.started_at == row.started_at,
+                        Check.trigger == trigger,
+                    )
+                )
+                if found is not None:
+                    return found
             s.add(row)
             s.flush()
             return row.id
@@ -316,6 +336,10 @@ class HistoryStore:
                 else ""
             )
             raise StorageError(self.url, f"{action} failed: {exc}{hint}") from exc
+        except (OperationalError, InterfaceError, DisconnectionError) as exc:
+            if _MISSING_SCHEMA.search(str(exc)):  # SQLite reports a missing table as an OperationalError
+                raise StorageError(self.url, f"{action} failed: {self._describe(exc)}") from exc
+            raise StorageUnavailableError(self.url, f"{action} failed: {self._describe(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(self.url, f"{action} failed: {self._describe(exc)}") from exc
 

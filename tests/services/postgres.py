@@ -105,6 +105,20 @@ class ThrowawayCluster:
         log = self.log.read_text() if self.log.exists() else ""
         raise ClusterError(f"pg_ctl start failed ({start.returncode}): {start.stdout}{start.stderr}{log}")
 
+    def halt(self) -> None:
+        """Stop the server but keep its data, so that resume() brings the same cluster back on the same port."""
+        stop = self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        if stop.returncode != 0:
+            raise ClusterError(f"pg_ctl stop failed ({stop.returncode}): {stop.stdout}{stop.stderr}")
+
+    def resume(self) -> None:
+        """Start a halted server again on its port."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} " + " ".join(f"-c {s}" for s in FAST_SETTINGS)
+        start = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+        if start.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise ClusterError(f"pg_ctl start failed ({start.returncode}): {start.stdout}{start.stderr}{log}")
+
     def stop(self) -> None:
         """Stop the server (if it runs) and delete the folder."""
         if (self.data / "postmaster.pid").exists():

@@ -1,0 +1,172 @@
+"""PostgreSQL outages under the real daemon: checks computed meanwhile are queued and stored in order afterwards."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from services.postgres import ClusterError, ThrowawayCluster, server_bindir
+from sqlalchemy import create_engine, text
+
+from driftwatch import demo
+
+from .harness import DaemonProcess, post_rows, write_config
+
+
+@pytest.fixture
+def cluster() -> Iterator[ThrowawayCluster]:
+    """A PostgreSQL cluster of this test alone, so that it can be stopped and started."""
+    bindir = server_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are needed", pytrace=False)
+    c = ThrowawayCluster(bindir)
+    try:
+        c.start()
+    except ClusterError as exc:
+        pytest.fail(f"cannot start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def _wait(predicate: Callable[[], Any], timeout: float = 60.0, step: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def _metrics(c: httpx.Client) -> dict[str, float]:
+    out = {}
+    for family in text_string_to_metric_families(c.get("/metrics").text):
+        for s in family.samples:
+            if not s.labels:
+                out[s.name] = s.value
+    return out
+
+
+def _stored_checks(url: str) -> list[tuple[int, float, str]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT id, started_at, trigger FROM checks ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def _computed_checks(log: str) -> int:
+    """Checks the daemon computed and judged (not skipped), from its JSON log: each is stored or queued once."""
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return sum(e["message"] in ("check stored", "check queued: storage unreachable") for e in events)
+
+
+def _assert_all_stored_in_order(url: str, expected: int, must_have: set[float]) -> None:
+    stored = _stored_checks(url)
+    starts = [s for _, s, _ in stored]
+    assert len(stored) == expected, (len(stored), expected)
+    assert len(set(starts)) == len(starts), "a check was stored twice"
+    assert starts == sorted(starts), "checks were stored out of order"
+    assert must_have <= set(starts), must_have - set(starts)
+
+
+def test_checks_computed_during_an_outage_are_stored_in_order_after_it(
+    tmp_path: Path, cluster: ThrowawayCluster
+) -> None:
+    config = write_config(tmp_path, storage_url=cluster.url, interval="1s")
+    proc = DaemonProcess(config, args=("--log-format", "json")).start()
+    queued: set[float] = set()
+    try:
+        with proc.client() as c:
+            assert post_rows(c, demo.production_batch(300, 0.0, seed=1)).status_code == 202
+            _wait(lambda: len(_stored_checks(cluster.url)) >= 2)
+            cluster.halt()
+            # Traffic and checks go on: rows are spooled locally, checks queue in data_dir/outbox.
+            outage_end = time.monotonic() + 8
+            for i in range(1000):
+                if time.monotonic() > outage_end:
+                    break
+                assert post_rows(c, demo.production_batch(20, 0.0, seed=10 + i)).status_code == 202
+                if i % 5 == 0:
+                    run = c.post("/v1/monitors/triage/checks")
+                    assert run.status_code == 200, run.text
+                    body = run.json()
+                    assert body["id"] is None and body["stored"] is False
+                    queued.add(body["started_at"])
+                time.sleep(0.2)
+            ready = c.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["status"] == "degraded"
+            (reason,) = ready.json()["reasons"]
+            assert reason.startswith("storage unreachable: postgresql+psycopg://") and "waiting to be stored" in reason
+            m = _metrics(c)
+            assert m["driftwatch_storage_up"] == 0 and m["driftwatch_up"] == 1
+            assert m["driftwatch_checks_pending_storage"] >= 8  # 1 s checks for 8 s, plus the manual ones
+            assert len(list((tmp_path / "data" / "outbox").glob("*.json"))) >= 8
+
+            cluster.resume()
+            _wait(
+                lambda: (
+                    _metrics(c)["driftwatch_storage_up"] == 1 and not _metrics(c)["driftwatch_checks_pending_storage"]
+                )
+            )
+            assert c.get("/readyz").json() == {"status": "ready"}
+            last = c.get("/v1/monitors/triage").json()["last_check"]
+            assert c.get(f"/v1/checks/{last['id']}").status_code == 200
+    finally:
+        assert proc.stop() == 0, proc.log()
+    assert not list((tmp_path / "data" / "outbox").glob("*.json"))
+    _assert_all_stored_in_order(cluster.url, _computed_checks(proc.log()), queued)
+
+
+def test_a_daemon_started_while_the_database_is_down_serves_and_catches_up(
+    tmp_path: Path, cluster: ThrowawayCluster
+) -> None:
+    cluster.halt()
+    config = write_config(tmp_path, storage_url=cluster.url, interval="1s")
+    proc = DaemonProcess(config, args=("--log-format", "json")).start()
+    try:
+        with proc.client() as c:
+            assert post_rows(c, demo.production_batch(300, 0.0, seed=2)).status_code == 202
+            assert c.get("/v1/monitors/triage").json()["window"]["rows_seen"] == 300
+            _wait(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
+            ready = c.get("/readyz").json()
+            assert ready["status"] == "degraded" and "storage unreachable" in ready["reasons"][0], ready
+            assert c.get("/v1/monitors/triage").json()["last_check"]["stored"] is False
+            cluster.resume()
+            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+            assert _metrics(c)["driftwatch_checks_pending_storage"] == 0
+    finally:
+        assert proc.stop() == 0, proc.log()
+    _assert_all_stored_in_order(cluster.url, _computed_checks(proc.log()), set())
+
+
+def test_checks_queued_before_a_kill_are_stored_by_the_next_start(tmp_path: Path, cluster: ThrowawayCluster) -> None:
+    cluster.halt()
+    proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1s")).start()
+    with proc.client() as c:
+        assert post_rows(c, demo.production_batch(300, 0.0, seed=3)).status_code == 202
+        _wait(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
+    proc.kill9()
+    queued = sorted((tmp_path / "data" / "outbox").glob("*.json"))
+    assert len(queued) >= 3
+    expected = [json.loads(p.read_text())["result"]["started_at"] for p in queued]
+    cluster.resume()
+    # No scheduled check for an hour: the only checks stored are the queued ones.
+    proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1h")).start()
+    try:
+        with proc.client() as c:
+            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+    finally:
+        assert proc.stop() == 0, proc.log()
+    assert [s for _, s, _ in _stored_checks(cluster.url)] == expected
+    assert not list((tmp_path / "data" / "outbox").glob("*.json"))
