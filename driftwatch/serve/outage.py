@@ -47,7 +47,12 @@ class StorageOutages:
                     return self.store.record_check(result, **where)
                 except StorageUnavailableError as exc:
                     self._storage_failed(exc)
-            self.outbox.append(result, reference_info(profile), **where)
+            try:
+                self.outbox.append(result, reference_info(profile), **where)
+            except OSError as exc:  # e.g. data_dir full too: the check ran, but can be neither stored nor queued
+                raise StorageError(
+                    self.store.url, f"the check could not be queued under {self.outbox.folder}: {exc.strerror or exc}"
+                ) from None
         return None
 
     def _storage_failed(self, exc: StorageError) -> None:

@@ -84,11 +84,15 @@ class Outbox:
             seq = self._next
             path = self.folder / f"{seq:012d}{SUFFIX}"
             tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.rename(path)
+            try:
+                with tmp.open("wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                tmp.rename(path)
+            except OSError:
+                tmp.unlink(missing_ok=True)  # a half-written entry must not be read as a queued check
+                raise
             _fsync_dir(self.folder)
             self._next += 1
             self._count += 1
