@@ -25,7 +25,7 @@ def cluster() -> Iterator[ThrowawayCluster]:
     bindir = server_bindir()
     if bindir is None:
         pytest.fail("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are needed", pytrace=False)
-    c = ThrowawayCluster(bindir)
+    c = ThrowawayCluster(bindir, durable=True)  # halt() kills it: what it acknowledged must survive
     try:
         c.start()
     except ClusterError as exc:

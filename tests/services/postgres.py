@@ -56,8 +56,10 @@ def _server_user() -> pwd.struct_passwd | None:
 class ThrowawayCluster:
     """A cluster whose data, unix socket and log live in one temp folder that stop() deletes."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        # Without durability a commit may be lost when the server is killed; tests that kill it need every commit.
+        self.settings = () if durable else FAST_SETTINGS
         self.user = _server_user()
         self.folder = Path(tempfile.mkdtemp(prefix="driftwatch-pg-"))
         self.data = self.folder / "data"
@@ -96,7 +98,7 @@ class ThrowawayCluster:
         for _ in range(START_ATTEMPTS):
             # Another process may take the port between free_port() and the server binding it.
             self.port = free_port()
-            options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} " + " ".join(f"-c {s}" for s in FAST_SETTINGS)
+            options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} " + " ".join(f"-c {s}" for s in self.settings)
             start = self._run(
                 "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"
             )
@@ -113,7 +115,7 @@ class ThrowawayCluster:
 
     def resume(self) -> None:
         """Start a halted server again on its port."""
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} " + " ".join(f"-c {s}" for s in FAST_SETTINGS)
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} " + " ".join(f"-c {s}" for s in self.settings)
         start = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
         if start.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
