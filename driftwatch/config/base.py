@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
 )
@@ -33,7 +34,10 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, Field(description="seconds; accepts '30s', '15m', '1h', '7d'")]
+# Every duration field parses the same way; the type carries the parsing, so no model repeats it.
+Duration = Annotated[
+    float, BeforeValidator(parse_duration), Field(description="seconds; accepts '30s', '15m', '1h', '7d'")
+]
 
 
 class Strict(BaseModel):

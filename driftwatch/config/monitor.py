@@ -12,7 +12,7 @@ from pydantic import (
 )
 
 from driftwatch.checks.stattests.catalog import lookup
-from driftwatch.config.base import NAME, Duration, Strict, parse_duration
+from driftwatch.config.base import NAME, Duration, Strict
 from driftwatch.types import Kind, MultipleTesting
 
 
@@ -75,22 +75,12 @@ class WindowSettings(Strict):
     rows: int = Field(default=10_000, ge=1)
     max_sample_rows: int = Field(default=50_000, ge=1)
 
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> float:
-        return parse_duration(value)
-
 
 class ScheduleSettings(Strict):
     """When a monitor's check runs: every `interval`, or on a `cron` expression."""
 
     interval: Duration = 60.0
     cron: str | None = None
-
-    @field_validator("interval", mode="before")
-    @classmethod
-    def _interval(cls, value: Any) -> float:
-        return parse_duration(value)
 
     @field_validator("cron")
     @classmethod
@@ -115,11 +105,6 @@ class FileSourceSettings(Strict):
     poll_interval: Duration = 10.0
     # A file younger than this may still be being written; it is picked up on a later poll.
     settle_seconds: Duration = 2.0
-
-    @field_validator("poll_interval", "settle_seconds", mode="before")
-    @classmethod
-    def _durations(cls, value: Any) -> float:
-        return parse_duration(value)
 
 
 class MonitorConfig(Strict):

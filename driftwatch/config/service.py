@@ -11,7 +11,7 @@ from pydantic import (
     model_validator,
 )
 
-from driftwatch.config.base import Duration, Strict, parse_duration
+from driftwatch.config.base import Duration, Strict
 
 
 class StorageSettings(Strict):
@@ -164,11 +164,6 @@ class IngestSettings(Strict):
             size = value.pop("max_body_bytes")
             value["limits"] = {"max_body_bytes": size, "max_decoded_bytes": size}
         return value
-
-    @field_validator("join_timeout", mode="before")
-    @classmethod
-    def _join_timeout(cls, value: Any) -> float:
-        return parse_duration(value)
 
     @field_validator("token")
     @classmethod

@@ -142,33 +142,32 @@ class Daemon(StorageOutages):
             self._events_thread.start()
             for m in self.config.monitors:
                 if m.file_source is not None:
-                    self.scheduler.add_job(
-                        self.poll_files,
-                        IntervalTrigger(seconds=m.file_source.poll_interval),
-                        args=[m.name],
-                        id=f"files:{m.name}",
-                        max_instances=1,
-                        coalesce=True,
-                        next_run_time=datetime.now(UTC),
-                    )
-            self.scheduler.add_job(
-                self.sync_storage,
-                IntervalTrigger(seconds=STORAGE_PROBE_SECONDS),
-                id="storage",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=datetime.now(UTC),
-            )
-            self.scheduler.add_job(
-                self.housekeeping,
-                IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
-                id="housekeeping",
-                max_instances=1,
-                coalesce=True,
-            )
+                    self._every(self.poll_files, m.file_source.poll_interval, f"files:{m.name}", [m.name], now=True)
+            self._every(self.sync_storage, STORAGE_PROBE_SECONDS, "storage", now=True)
+            self._every(self.housekeeping, HOUSEKEEPING_SECONDS, "housekeeping")
             self.scheduler.start()
         self.started = True
         log.info("driftwatch started", extra={"monitors": len(self.monitors), "storage": str(self.store)})
+
+    def _every(
+        self,
+        job: Callable[..., object],
+        seconds: float,
+        job_id: str,
+        args: list[str] | None = None,
+        *,
+        now: bool = False,
+    ) -> None:
+        """Run `job` every `seconds`, one run at a time; runs missed while one was busy collapse into one."""
+        self.scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=seconds),
+            args=args,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            **({"next_run_time": datetime.now(UTC)} if now else {}),
+        )
 
     def _load(self, m: MonitorConfig) -> None:
         state = self.monitors[m.name]
