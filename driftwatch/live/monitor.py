@@ -84,6 +84,7 @@ class LiveMonitor:
         if self.settings.type == "sliding":
             self._sliding = SlidingWindow(self.settings.rows, self.shaper, self.settings.max_sample_rows, self._rng)
         self._closed: list[WindowSnapshot] = []
+        self._swapped_at = float("-inf")
 
     @property
     def name(self) -> str:
@@ -131,6 +132,7 @@ class LiveMonitor:
             if shaper is not self.shaper:  # the reference was swapped meanwhile: shape the rows for the new one
                 norm = self.shaper.normalize(table)
                 counts = self.shaper.counts(norm.batch)
+            now = max(now, self._swapped_at)  # a request timed before a swap lands after it: in the new window
             unknown = len(norm.unknown_columns)
             self._roll(now)
             tag = SLIDING_TAG if self._sliding is not None else _tag(self._open(now).start)
@@ -236,6 +238,7 @@ class LiveMonitor:
         now = time.time() if now is None else now
         shaper = RowShaper(profile)
         with self._lock:
+            now = self._swapped_at = max(now, self._swapped_at)
             self._roll(now)
             window, closed = self._tumbling, None
             if window is not None and window.tally.rows + window.tally.rejected > 0:
@@ -243,8 +246,8 @@ class LiveMonitor:
                 self._close(window)
                 closed = self._closed[-1]
                 self._tumbling = new_tumbling(now, self.settings, shaper, self._rng, start=now)
-            else:
-                self._tumbling = None  # empty: the next row opens an aligned window under the new reference
+            elif window is not None:  # empty: the same window, counted for the new reference
+                self._tumbling = new_tumbling(now, self.settings, shaper, self._rng, start=window.start)
             self.spool.reshape(shaper.schema)
             self.profile, self.shaper = profile, shaper
             if self._sliding is not None:

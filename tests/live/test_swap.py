@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ import pyarrow.compute as pc
 from driftwatch import demo
 from driftwatch.config import MonitorConfig
 from driftwatch.live.monitor import LiveMonitor
-from driftwatch.live.rowbatch import TYPE_ERRORS, RowShaper, conform_rows
+from driftwatch.live.rowbatch import TYPE_ERRORS, RowShaper, conform_rows, monitor_schema
 from driftwatch.reference.profile import ReferenceProfile, build_profile
 
 T0 = 1_800_000_000.0  # a multiple of 600
@@ -88,6 +91,45 @@ def test_an_empty_tumbling_window_is_not_closed(tmp_path: Path) -> None:
     live.ingest(demo.production_batch(10, 0.0, seed=1), now=T0 + 30)
     snap = live.snapshot(now=T0 + 30)
     assert (snap.start, snap.rows) == (T0, 10) and snap.profile is new and live.take_closed(now=T0 + 30) == []
+
+
+def test_ingest_racing_swaps_keeps_every_row_in_one_window(tmp_path: Path) -> None:
+    mon = _monitor(type="tumbling", duration="1d")
+    ref = demo.reference_table(1000, seed=1)
+    profiles = [
+        build_profile(ref.select(["patient_age", "channel"]), mon, "a", "memory"),
+        build_profile(ref.select(["channel", "heart_rate", "patient_age"]), mon, "b", "memory"),
+    ]
+    live = LiveMonitor(mon, profiles[0], tmp_path, seed=1)
+    batch = demo.production_batch(5, 0.0, seed=1)
+    ticks = itertools.count()  # requests are timed before they take the lock, so they may arrive after a swap
+
+    def send() -> None:
+        for _ in range(60):
+            live.ingest(batch, now=T0 + next(ticks) * 0.001)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(12):
+        live.swap_profile(profiles[(i + 1) % 2], now=T0 + next(ticks) * 0.001)
+        time.sleep(0.002)
+    for t in threads:
+        t.join()
+    end = T0 + 3600
+    closed, snap = live.take_closed(now=end), live.snapshot(now=end)
+    windows = [*closed, snap]
+    assert sum(w.rows for w in windows) == 4 * 60 * 5
+    assert all(w.sample.schema == monitor_schema(w.profile) for w in windows)
+    starts = [w.start for w in windows]
+    assert starts == sorted(set(starts))  # one window per start: their spool segments never mix
+    for w in closed:
+        live.finish_closed(w)
+    live.close()
+    again = LiveMonitor(mon, live.profile, tmp_path, seed=2)
+    again.restore(now=end)
+    restored = again.snapshot(now=end)
+    assert again.take_closed(now=end) == [] and (restored.start, restored.rows) == (snap.start, snap.rows)
 
 
 def test_sliding_window_keeps_its_rows_in_the_new_schema(tmp_path: Path) -> None:
