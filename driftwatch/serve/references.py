@@ -185,7 +185,7 @@ class ReferenceChanges:
                 live = state.live
                 assert live is not None
                 watch.reloads["reloaded"] += 1
-                return self._reloaded(name, "loaded", None, live.profile, _window(live, "empty"), trigger)
+                return self._reloaded(name, "loaded", None, live.profile, _window(live, "kept"), trigger)
             if profile.version == old.version:
                 watch.reloads["unchanged"] += 1
                 return self._reloaded(name, "unchanged", old.version, old, _window(live, "unchanged"), trigger)

@@ -156,8 +156,9 @@ class ReloadWindowOut(_Model):
     action: Literal["closed", "empty", "kept", "unchanged"] = Field(
         description="`closed`: the tumbling window ended at the reload and got its final check against the old "
         "reference (`check`), the next one runs from the reload under the new one; `empty`: it had no rows and "
-        "stays open under the new reference; `kept`: the sliding window kept its rows, judged against "
-        "the new reference from now on; `unchanged`: the reference did not change."
+        "stays open under the new reference; `kept`: the sliding window (or, for a first load, the window "
+        "restored from the spool) kept its rows, judged against the new reference from now on; `unchanged`: the "
+        "reference did not change."
     )
     rows: int = Field(description="Rows of the closed window, or of the window kept.")
     start: float | None = Field(description="`closed`: the closed window's start.")
