@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from driftwatch.checks.stattests.catalog import names_for
-from driftwatch.config import load_config, parse_config, parse_duration
+from driftwatch.config import ReferenceSpec, load_config, parse_config, parse_duration
 from driftwatch.errors import ConfigError, UnknownMonitorError
 from driftwatch.types import Kind
 
@@ -89,6 +89,19 @@ def test_reference_needs_exactly_one_source() -> None:
     assert _problems(text) == [
         "monitors[0].reference: give exactly one of 'path' (file, glob or folder) or 'query' (SQL, with 'url')"
     ]
+
+
+def test_reference_watch_settings() -> None:
+    def reference(extra: str) -> ReferenceSpec:
+        return parse_config(f"monitors: [{{name: m, reference: {{path: r.csv{extra}}}}}]").monitors[0].reference
+
+    default = reference("")
+    assert (default.watch_interval, default.auto_reload) == (30.0, False)
+    assert reference(", watch_interval: 5m, auto_reload: true").watch_interval == 300.0
+    assert reference(", watch_interval: null").watch_interval is None
+    with pytest.raises(ConfigError) as info:
+        reference(", watch_interval: 0s")
+    assert info.value.problems == ["monitors[0].reference.watch_interval: duration must be positive, got '0s'"]
 
 
 def test_duplicate_monitor_names() -> None:

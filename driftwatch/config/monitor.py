@@ -38,6 +38,10 @@ class ReferenceSpec(Strict):
     query: str | None = None
     url: str | None = None
     format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+    # The daemon compares a path reference on disk with the loaded one this often (null: never).
+    watch_interval: Duration | None = 30.0
+    # A change it notices is loaded at once, as by a reload; by default it is only reported.
+    auto_reload: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ReferenceSpec:

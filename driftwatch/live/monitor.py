@@ -46,8 +46,17 @@ class IngestCounters:
             self.rows_rejected[reason] = self.rows_rejected.get(reason, 0) + n
 
 
+def _start_of(tag: str) -> float | None:
+    """The start of the tumbling window a spool segment's tag names (None for the sliding window's)."""
+    try:
+        return float(tag[1:]) if tag.startswith("w") else None
+    except ValueError:
+        return None
+
+
 def _tag(start: float) -> str:
-    return f"w{int(start)}"
+    # A window a reload started mid-way has a fractional start; aligned windows keep their whole-second name.
+    return f"w{int(start)}" if float(start).is_integer() else f"w{start:.3f}"
 
 
 class LiveMonitor:
@@ -75,6 +84,7 @@ class LiveMonitor:
         if self.settings.type == "sliding":
             self._sliding = SlidingWindow(self.settings.rows, self.shaper, self.settings.max_sample_rows, self._rng)
         self._closed: list[WindowSnapshot] = []
+        self._swapped_at = float("-inf")
 
     @property
     def name(self) -> str:
@@ -87,7 +97,8 @@ class LiveMonitor:
         sources: set[str] = set()
         with self._lock:
             for rec in self.spool.replay():
-                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns, restored=True)
+                start = _start_of(rec.tag)
+                self._add(rec.batch, rec.at, rec.rejected, rec.unknown_columns, restored=True, start=start)
                 restored += rec.batch.num_rows
                 if rec.source:
                     sources.add(rec.source)
@@ -114,10 +125,15 @@ class LiveMonitor:
         Raises DiskFullError when the spool cannot take them: nothing of the request is kept or counted.
         """
         now = time.time() if now is None else now
-        norm = self.shaper.normalize(table)
-        counts = self.shaper.counts(norm.batch)  # depends on the batch alone: computed before taking the lock
-        unknown = len(norm.unknown_columns)
+        shaper = self.shaper
+        norm = shaper.normalize(table)
+        counts = shaper.counts(norm.batch)  # depends on the batch alone: computed before taking the lock
         with self._lock:
+            if shaper is not self.shaper:  # the reference was swapped meanwhile: shape the rows for the new one
+                norm = self.shaper.normalize(table)
+                counts = self.shaper.counts(norm.batch)
+            now = max(now, self._swapped_at)  # a request timed before a swap lands after it: in the new window
+            unknown = len(norm.unknown_columns)
             self._roll(now)
             tag = SLIDING_TAG if self._sliding is not None else _tag(self._open(now).start)
             ticket = self.spool.append(
@@ -137,6 +153,7 @@ class LiveMonitor:
         *,
         counts: np.ndarray | None = None,
         restored: bool = False,
+        start: float | None = None,
     ) -> None:
         counts = self.shaper.counts(batch) if counts is None else counts
         if not restored:  # counters describe this process's traffic; restored rows are counted apart
@@ -148,10 +165,12 @@ class LiveMonitor:
             self._sliding.add(batch, counts, rejected, unknown, at)
             return
         window = self._tumbling
+        if window is not None and start is not None and window.start < start <= at:
+            window.end = start  # replayed rows of a window a reload began: the window before it ended then
         if window is None or not (window.start <= at < window.end):
             if window is not None and at >= window.end:
                 self._close(window)
-            window = self._tumbling = new_tumbling(at, self.settings, self.shaper, self._rng)
+            window = self._tumbling = new_tumbling(at, self.settings, self.shaper, self._rng, start)
         window.add(batch, counts, rejected, unknown)
 
     def _open(self, now: float) -> TumblingWindow:
@@ -184,7 +203,7 @@ class LiveMonitor:
         The spool is pruned even when the sample cannot be written (its check is stored): on a full disk that
         frees space. The write's OSError is raised afterwards, and no partial sample file is left.
         """
-        path = self.samples_dir / f"{int(snapshot.start)}.parquet"
+        path = self.samples_dir / f"{_tag(snapshot.start)[1:]}.parquet"
         tmp = path.with_suffix(".parquet.tmp")
         try:
             self.samples_dir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +228,31 @@ class LiveMonitor:
         if oldest is not None:
             self.spool.prune(lambda seg: seg.last_at < oldest and seg.rows > 0)
         return snap
+
+    def swap_profile(self, profile: ReferenceProfile, now: float | None = None) -> WindowSnapshot | None:
+        """Judge rows against a new reference from now on; returns the open tumbling window, closed for its final check.
+
+        A tumbling window with rows ends now and keeps the old reference (its snapshot carries it); the next runs
+        from now to the end of the aligned period. A sliding window keeps its rows, conformed to the new schema.
+        """
+        now = time.time() if now is None else now
+        shaper = RowShaper(profile)
+        with self._lock:
+            now = self._swapped_at = max(now, self._swapped_at)
+            self._roll(now)
+            window, closed = self._tumbling, None
+            if window is not None and window.tally.rows + window.tally.rejected > 0:
+                window.end = now
+                self._close(window)
+                closed = self._closed[-1]
+                self._tumbling = new_tumbling(now, self.settings, shaper, self._rng, start=now)
+            elif window is not None:  # empty: the same window, counted for the new reference
+                self._tumbling = new_tumbling(now, self.settings, shaper, self._rng, start=window.start)
+            self.spool.reshape(shaper.schema)
+            self.profile, self.shaper = profile, shaper
+            if self._sliding is not None:
+                self._sliding.reshape(shaper)
+        return closed
 
     def window_rows(self) -> tuple[int, int]:
         """Rows seen in the open window and rows currently sampled from it."""

@@ -112,3 +112,32 @@ def _type_error_counts(column: pa.Array, n_features: int) -> np.ndarray:
     idx = pc.cast(flat, pa.int64()).to_numpy(zero_copy_only=False)
     np.add.at(out, idx[idx < n_features], 1)
     return out
+
+
+def conform_rows(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Shaped rows moved to another monitor schema (a new reference): shared features kept, others null.
+
+    A feature whose type changed is null too. Type errors are re-indexed to the new feature order, and
+    dropped for features that did not keep their column, so that counting the batch again stays exact.
+    """
+    if batch.schema.equals(schema):
+        return batch
+    old = batch.schema.names[:-1]
+    kept: dict[int, int] = {}
+    cols: list[pa.Array] = []
+    for j, f in enumerate(list(schema)[:-1]):
+        i = batch.schema.get_field_index(f.name)
+        if 0 <= i < len(old) and batch.schema.field(i).type == f.type:
+            kept[i] = j
+            cols.append(batch.column(i))
+        else:
+            cols.append(pa.nulls(batch.num_rows, f.type))
+    errors = batch.column(TYPE_ERRORS_COLUMN)
+    if errors.null_count < len(errors):
+        labels = []
+        for value in errors.to_pylist():
+            moved = [str(kept[int(i)]) for i in value.split(",") if int(i) in kept] if value else []
+            labels.append(",".join(moved) or None)
+        errors = pa.array(labels, pa.string())
+    cols.append(errors)
+    return pa.RecordBatch.from_arrays(cols, schema=schema)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from driftwatch.errors import DiskFullError
+from driftwatch.live.rowbatch import conform_rows
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class Spool:
                         break
                     item.batch.validate(full=True)
                     meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}
-                    batch = _conform(item.batch, self.schema)
+                    batch = conform_rows(item.batch, self.schema)  # written under an older reference
                     at = float(meta.get("at", 0.0))
                     rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
                     record = SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"))
@@ -341,6 +342,12 @@ class Spool:
                 self._synced.wait()
             self._close_writer()
 
+    def reshape(self, schema: pa.Schema) -> None:
+        """Write later appends in `schema` (a new reference) to a new segment; replay conforms older ones."""
+        self.seal()
+        with self._lock:
+            self.schema = schema
+
     def flush(self) -> None:
         """Force everything written so far to disk."""
         with self._lock:
@@ -368,20 +375,6 @@ class Spool:
         """Flush and close the open segment."""
         self.flush()
         self.seal()
-
-
-def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """A batch written under an older feature list, reshaped to the current schema (new features null)."""
-    if batch.schema.equals(schema):
-        return batch
-    cols = []
-    for field in schema:
-        idx = batch.schema.get_field_index(field.name)
-        if idx >= 0 and batch.schema.field(idx).type == field.type:
-            cols.append(batch.column(idx))
-        else:
-            cols.append(pa.nulls(batch.num_rows, field.type))
-    return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from driftwatch.checks.engine import FeatureQuality
 from driftwatch.config import WindowSettings
-from driftwatch.live.rowbatch import MISSING, OUT_OF_RANGE, TYPE_ERRORS, UNSEEN, RowShaper
+from driftwatch.live.rowbatch import MISSING, OUT_OF_RANGE, TYPE_ERRORS, UNSEEN, RowShaper, conform_rows
 from driftwatch.reference.profile import ReferenceProfile
 from driftwatch.types import Kind
 
@@ -79,7 +79,7 @@ class Reservoir:
 
 @dataclass(frozen=True)
 class WindowSnapshot:
-    """What a check needs from a window: its bounds, exact counts and the sample."""
+    """What a check needs from a window: its bounds, exact counts, the sample and the reference they fit."""
 
     start: float
     end: float | None
@@ -88,6 +88,8 @@ class WindowSnapshot:
     sample: pa.Table
     quality: dict[str, FeatureQuality]
     closed: bool
+    # The reference the rows were shaped and counted for: a check taken before a reload is judged against it.
+    profile: ReferenceProfile
 
 
 class _Tally:
@@ -138,8 +140,9 @@ class TumblingWindow:
 
     def snapshot(self, closed: bool) -> WindowSnapshot:
         t = self.tally
+        profile = self.shaper.profile
         return WindowSnapshot(
-            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(self.shaper.profile), closed
+            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(profile), closed, profile
         )
 
 
@@ -199,7 +202,14 @@ class SlidingWindow:
             table = table.take(pa.array(idx))
         start = self._batches[0][0] if self._batches else math.nan
         end = self._batches[-1][0] if self._batches else None
-        return WindowSnapshot(start, end, self._rows, self.rejected, table, tally.quality(self.shaper.profile), False)
+        profile = self.shaper.profile
+        return WindowSnapshot(start, end, self._rows, self.rejected, table, tally.quality(profile), False, profile)
+
+    def reshape(self, shaper: RowShaper) -> None:
+        """Keep the rows for another reference: conform them to its schema and count them against it."""
+        self.shaper = shaper
+        conformed = ((at, conform_rows(batch, shaper.schema)) for at, batch, _ in self._batches)
+        self._batches = deque((at, batch, shaper.counts(batch)) for at, batch in conformed)
 
 
 def window_start(at: float, duration: float) -> float:
@@ -207,6 +217,12 @@ def window_start(at: float, duration: float) -> float:
     return math.floor(at / duration) * duration
 
 
-def new_tumbling(at: float, settings: WindowSettings, shaper: RowShaper, rng: np.random.Generator) -> TumblingWindow:
-    """The tumbling window that contains `at`."""
-    return TumblingWindow(window_start(at, settings.duration), settings.duration, shaper, settings.max_sample_rows, rng)
+def new_tumbling(
+    at: float, settings: WindowSettings, shaper: RowShaper, rng: np.random.Generator, start: float | None = None
+) -> TumblingWindow:
+    """The tumbling window that contains `at`; one a reference reload began at `start` runs from there."""
+    aligned = window_start(at, settings.duration)
+    begin = start if start is not None and aligned < start <= at else aligned
+    window = TumblingWindow(begin, settings.duration, shaper, settings.max_sample_rows, rng)
+    window.end = aligned + settings.duration
+    return window

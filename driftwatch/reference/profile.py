@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,15 @@ from driftwatch.types import Kind
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
 PROFILE_FORMAT = 1
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+class ReferenceReadError(DataError):
+    """A reference file that is listed but cannot be read (permissions, an I/O error, gone meanwhile)."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: cannot read: {reason}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class ReferenceProfile:
     created_at: float
     features: list[FeatureProfile]
     skipped: list[FeatureSchema] = field(default_factory=list)
+    # Path references: each file's SHA-256 when it was loaded, so a change on disk can name the file.
+    file_digests: dict[str, str] = field(default_factory=dict)
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:
@@ -167,9 +179,10 @@ def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
     """The monitor's profile from cache, building it when the reference's content or the config changed."""
     ref = monitor.reference
     cache_root = data_dir / "profiles" / monitor.name
+    digests: dict[str, str] = {}
     if ref.path is not None:
         files = readers.resolve_files(ref.path)
-        version = _files_hash(files, cache_root)
+        version, digests = hash_files(files, cache_root)
         table = None
         source = ref.path
     else:
@@ -180,14 +193,20 @@ def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
     folder = cache_root / f"{version}-{_config_hash(monitor)}"
     if (folder / "profile.json").exists():
         try:
-            return _read_cache(folder)
+            return replace(_read_cache(folder), file_digests=digests)
         except (OSError, ValueError, KeyError, pa.ArrowInvalid):
             pass  # A damaged cache is rebuilt below.
     if table is None:
         table = readers.concat(readers.read_file(f, ref.format) for f in files)
     profile = build_profile(table, monitor, version, source)
     _write_cache(profile, folder)
-    return profile
+    return replace(profile, file_digests=digests)
+
+
+def reference_files(monitor: MonitorConfig, data_dir: Path) -> tuple[str, dict[str, str]]:
+    """A path reference's version and each file's SHA-256, without parsing it (unchanged files are not read)."""
+    assert monitor.reference.path is not None
+    return hash_files(readers.resolve_files(monitor.reference.path), data_dir / "profiles" / monitor.name)
 
 
 def _config_hash(monitor: MonitorConfig) -> str:
@@ -196,31 +215,36 @@ def _config_hash(monitor: MonitorConfig) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def _files_hash(files: list[Path], cache_root: Path) -> str:
-    """Content hash of the reference files; unchanged files (same size and mtime) are not read again."""
+def hash_files(files: list[Path], cache_root: Path) -> tuple[str, dict[str, str]]:
+    """Content version of the reference files and each file's digest; unchanged files (size, mtime) are not read."""
     index_path = cache_root / "file-hashes.json"
     try:
         index = json.loads(index_path.read_text())
     except (OSError, ValueError):
         index = {}
     total = hashlib.sha256()
+    digests: dict[str, str] = {}
     changed = False
     for f in files:
-        st = f.stat()
-        key = f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-        digest = index.get(key)
-        if digest is None:
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-            digest = index[key] = h.hexdigest()
-            changed = True
+        try:
+            st = f.stat()
+            key = f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+            digest = index.get(key)
+            if digest is None:
+                h = hashlib.sha256()
+                with f.open("rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+                digest = index[key] = h.hexdigest()
+                changed = True
+        except OSError as exc:
+            raise ReferenceReadError(f, exc.strerror or type(exc).__name__) from exc
+        digests[str(f)] = digest
         total.update(f.name.encode() + b"\0" + digest.encode())
     if changed:
         cache_root.mkdir(parents=True, exist_ok=True)
         _atomic_write(index_path, json.dumps(index, indent=1).encode())
-    return total.hexdigest()[:16]
+    return total.hexdigest()[:16], digests
 
 
 def _table_hash(table: pa.Table) -> str:
@@ -231,7 +255,8 @@ def _table_hash(table: pa.Table) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    # One temporary name per thread: the reference watch and a reload may write the index at once.
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}-{threading.get_ident()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 

@@ -27,6 +27,7 @@ from driftwatch.logs import LogThrottle
 from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
+from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
 from driftwatch.storage.outbox import Outbox, ReferenceInfo
 from driftwatch.types import Status
@@ -79,7 +80,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon(StorageOutages):
+class Daemon(ReferenceChanges, StorageOutages):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -88,6 +89,7 @@ class Daemon(StorageOutages):
         self.seed = seed
         self.store = HistoryStore(config.storage_url)
         self.monitors: dict[str, MonitorState] = {m.name: MonitorState() for m in config.monitors}
+        self.reference_watch = {m.name: ReferenceWatch() for m in config.monitors}
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.add_listener(self._job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         ingest = config.ingest
@@ -145,6 +147,7 @@ class Daemon(StorageOutages):
                     self._every(self.poll_files, m.file_source.poll_interval, f"files:{m.name}", [m.name], now=True)
             self._every(self.sync_storage, STORAGE_PROBE_SECONDS, "storage", now=True)
             self._every(self.housekeeping, HOUSEKEEPING_SECONDS, "housekeeping")
+            self._watch_references()
             self.scheduler.start()
         self.started = True
         log.info("driftwatch started", extra={"monitors": len(self.monitors), "storage": str(self.store)})
@@ -394,12 +397,12 @@ class Daemon(StorageOutages):
         with state.check_lock:
             started = state.last_check_at = self.clock()
             try:
-                result = run_check(live.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
+                result = run_check(snap.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
             except Exception:
                 state.count("error")
                 raise
             try:
-                check_id = self._store_check(live.profile, result, snap, trigger)
+                check_id = self._store_check(snap.profile, result, snap, trigger)
             except Exception:
                 self.storage_errors += 1
                 state.count("storage_error")

@@ -23,6 +23,7 @@ from driftwatch import __version__
 from driftwatch.checks.engine import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.results import severity
 from driftwatch.config import LIMIT_NAMES
+from driftwatch.reference.watch import PROBLEMS
 from driftwatch.serve.daemon import Daemon, MonitorState
 from driftwatch.types import Status
 
@@ -86,6 +87,7 @@ class DaemonCollector(Collector):
         )
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
+        yield from _reference_families(d)
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ("monitor",)) -> GaugeMetricFamily:
@@ -187,6 +189,28 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_rows,
     )
     yield from (interval, last, success, checks, events, pending, spool, spool_errors, corrupt)
+
+
+def _reference_families(d: Daemon) -> Iterator[Metric]:
+    """The reference on disk against the loaded one (watched path references), and reloads by outcome."""
+    stale = _gauge("driftwatch_reference_stale", "1 while the reference on disk differs from the loaded one.")
+    doc = "1 for what is wrong with the reference on disk (or its latest reload), by reason."
+    problem = _gauge("driftwatch_reference_problem", doc, ["monitor", "reason"])
+    reloads = _counter("driftwatch_reference_reloads", "Reference reloads by outcome.", ["monitor", "outcome"])
+    for m in d.config.monitors:
+        watch = d.reference_watch[m.name]
+        for outcome, n in watch.reloads.items():
+            reloads.add_metric([m.name, outcome], n)
+        if d.monitors[m.name].live is None:
+            continue  # no reference loaded: driftwatch_up is 0
+        problem.add_metric([m.name, "reload_failed"], float(watch.reload_error is not None))
+        if m.reference.path is None or m.reference.watch_interval is None:
+            continue  # not watched: the disk is not compared
+        now = watch.problem.reason if watch.problem is not None else None
+        stale.add_metric([m.name], float(now is not None))
+        for reason in PROBLEMS:
+            problem.add_metric([m.name, reason], float(reason == now))
+    yield from (stale, problem, reloads)
 
 
 # Per-feature families: (name, help). They are most of a scrape (about 7 series per feature), so they are

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from driftwatch.errors import DataError, DiskFullError, DriftwatchError, UnknownMonitorError
 from driftwatch.ingest.payloads import PayloadError
 from driftwatch.serve.daemon import MonitorUnavailableError
+from driftwatch.serve.references import ReferenceReloadError
 from driftwatch.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def install(app: FastAPI) -> None:
     async def _driftwatch_error(_: Request, exc: DriftwatchError) -> JSONResponse:
         if isinstance(exc, UnknownMonitorError):
             return error_response(404, str(exc), monitors=exc.valid)
+        if isinstance(exc, ReferenceReloadError):
+            return error_response(exc.status, str(exc), reason=exc.reason, reference_version=exc.kept)
         return error_response(status_for(exc), str(exc))
 
     @app.exception_handler(StarletteHTTPException)
@@ -77,6 +80,8 @@ def status_for(exc: DriftwatchError) -> int:
     """The HTTP status of an error raised on purpose."""
     if isinstance(exc, UnknownMonitorError):
         return 404
+    if isinstance(exc, ReferenceReloadError):
+        return exc.status
     if isinstance(exc, DiskFullError):
         return 507  # Insufficient Storage: the client may retry once space is freed
     if isinstance(exc, MonitorUnavailableError | StorageError):

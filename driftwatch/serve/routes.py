@@ -25,6 +25,7 @@ from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
+from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.schemas import errors
 from driftwatch.storage import CheckRecord
 
@@ -196,6 +197,18 @@ def create_app(daemon: Daemon) -> FastAPI:
         run = await run_in_threadpool(daemon.check_now, monitor, "manual")
         return _run_dict(run)
 
+    @app.post(
+        "/v1/monitors/{monitor}/reference/reload",
+        tags=["monitors"],
+        response_model=schemas.ReferenceReloaded,
+        responses=errors(401, 403, 404, 409, 422, 500, 503),
+        dependencies=need("admin"),
+    )
+    async def post_reference_reload(monitor: MonitorName) -> dict[str, Any]:
+        """Rebuild the monitor's reference from its files and use it from now on; the loaded one stays on failure."""
+        result = await run_in_threadpool(daemon.reload_reference, monitor, "api")
+        return _reload_dict(result)
+
     @app.get(
         "/v1/monitors",
         tags=["monitors"],
@@ -306,6 +319,21 @@ def _run_dict(run: CheckRun) -> dict[str, Any]:
     }
 
 
+def _reload_dict(r: ReloadResult) -> dict[str, Any]:
+    w = r.window
+    window = {"type": w.type, "action": w.action, "rows": w.rows, "start": w.start, "end": w.end}
+    window["check"] = _run_dict(w.check) if w.check is not None else None
+    return {
+        "monitor": r.monitor,
+        "outcome": r.outcome,
+        "old_version": r.old_version,
+        "new_version": r.new_version,
+        "rows": r.rows,
+        "features": r.features,
+        "window": window,
+    }
+
+
 def _record_dict(r: CheckRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": r.id,
@@ -338,8 +366,15 @@ def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
         live = state.live
         seen, sampled = live.window_rows()
         c = live.counters
+        profile, problem = live.profile, daemon.reference_problem(name)
         out |= {
-            "reference": {"version": live.profile.version, "rows": live.profile.rows, "source": live.profile.source},
+            "reference": {
+                "version": profile.version,
+                "rows": profile.rows,
+                "source": profile.source,
+                "stale": daemon.reference_watch[name].problem is not None,
+                "problem": problem,
+            },
             "window": {"type": live.settings.type, "rows_seen": seen, "rows_sampled": sampled},
             "ingest": {
                 "rows_accepted": c.rows_accepted,

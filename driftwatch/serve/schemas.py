@@ -31,6 +31,10 @@ class ErrorBody(BaseModel):
     allowed: list[str] | None = Field(None, description="405: the methods the path accepts.")
     monitors: list[str] | None = Field(None, description="404 for an unknown monitor: the configured monitors.")
     reasons: list[str] | None = Field(None, description="503 from /readyz: why the daemon is not ready.")
+    reason: str | None = Field(
+        None, description="A failed reference reload: missing, unreadable, invalid, unwritable or shutting_down."
+    )
+    reference_version: str | None = Field(None, description="A failed reference reload: the version still in use.")
 
 
 class RowErrorOut(_Model):
@@ -141,6 +145,42 @@ class ReferenceOut(_Model):
     version: str
     rows: int
     source: str
+    stale: bool = Field(description="The reference on disk differs from this one, or cannot be read (see `problem`).")
+    problem: str | None = Field(description="What differs on disk, or why the latest reload failed; null when none.")
+
+
+class ReloadWindowOut(_Model):
+    """What a reload did to the open window (docs/operations.md#reference-changes)."""
+
+    type: Literal["tumbling", "sliding"]
+    action: Literal["closed", "empty", "kept", "unchanged"] = Field(
+        description="`closed`: the tumbling window ended at the reload and got its final check against the old "
+        "reference (`check`), the next one runs from the reload under the new one; `empty`: it had no rows and "
+        "stays open under the new reference; `kept`: the sliding window (or, for a first load, the window "
+        "restored from the spool) kept its rows, judged against the new reference from now on; `unchanged`: the "
+        "reference did not change."
+    )
+    rows: int = Field(description="Rows of the closed window, or of the window kept.")
+    start: float | None = Field(description="`closed`: the closed window's start.")
+    end: float | None = Field(description="`closed`: when it ended (the reload).")
+    check: CheckRunOut | None = Field(
+        description="`closed`: its final check, unless the scheduler ran it first or it failed (see the log)."
+    )
+
+
+class ReferenceReloaded(_Model):
+    """The answer to a reference reload that succeeded or found nothing to do."""
+
+    monitor: str
+    outcome: Literal["reloaded", "unchanged", "loaded"] = Field(
+        description="`reloaded`: a new version is in use; `unchanged`: the files hold the version in use (nothing "
+        "was done); `loaded`: the monitor had no reference loaded (it failed at start) and now has one."
+    )
+    old_version: str | None
+    new_version: str
+    rows: int = Field(description="Rows of the reference now in use.")
+    features: int = Field(description="Features it monitors.")
+    window: ReloadWindowOut
 
 
 class WindowOut(_Model):
@@ -198,7 +238,8 @@ ERROR_DESCRIPTIONS = {
     404: "Unknown monitor, check or route.",
     413: "Body over `ingest.limits.max_body_bytes`, `max_decoded_bytes` or `max_rows`.",
     415: "Unsupported Content-Type, charset or Content-Encoding.",
-    422: "Invalid path, query or header parameter.",
+    409: "The reference files are missing or unreadable: nothing was reloaded, the loaded version stays in use.",
+    422: "Invalid path, query or header parameter; a reference that does not fit the monitor (nothing reloaded).",
     500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',
     503: "Shutting down, monitor not loaded, or the history database unreachable.",
 }

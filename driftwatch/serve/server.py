@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -116,6 +117,11 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def _on_hangup(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> None:
+    log.info("received signal: reloading references", extra={"signal": "SIGHUP"})
+    loop.run_in_executor(None, daemon.reload_references, "signal")
+
+
 def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = None, port: int | None = None) -> None:
     """Start the daemon and its HTTP server; returns after a graceful shutdown."""
     setup_logging(log_format)
@@ -128,6 +134,9 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
     @asynccontextmanager
     async def lifespan(_app: Any):
         daemon.start()
+        loop = asyncio.get_running_loop()
+        # SIGHUP reloads every reference; the handler runs as an event-loop callback, the reload in a thread.
+        loop.add_signal_handler(signal.SIGHUP, _on_hangup, loop, daemon)
         try:
             yield
         finally:
@@ -137,6 +146,7 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
 
     app = create_app(daemon)
     app.router.lifespan_context = lifespan
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # not fatal while the daemon starts; then it reloads references
     server = _Server(
         uvicorn.Config(
             app,

@@ -44,13 +44,14 @@ def write_config(
     interval: str = "1h",
     window: str = "{type: tumbling, duration: 1d}",
     features: str = FAST_FEATURES,
+    reference: str = f"path: {REFERENCE}",
 ) -> Path:
     """A config for the triage example without the slow text feature, data kept under `folder`."""
     storage = f"storage: {{url: '{storage_url}'}}\n" if storage_url else ""
     text = f"""data_dir: {folder / "data"}
 {storage}{extra}monitors:
   - name: triage
-    reference: {{path: {REFERENCE}}}
+    reference: {{{reference}}}
     features:
 {features}    window: {window}
     schedule: {{interval: {interval}}}

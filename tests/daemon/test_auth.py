@@ -54,6 +54,10 @@ CALLS = {
     # No CloudEvents attributes: past authorization, it is a 400.
     ("POST", "/v1/cloudevents"): Call("ingest", "POST", "/v1/cloudevents", 400, {"content": b"{}"}),
     ("POST", "/v1/monitors/{monitor}/checks"): Call("admin", "POST", "/v1/monitors/triage/checks", 200),
+    # The example reference never changes: past authorization, a reload finds nothing to do (200, unchanged).
+    ("POST", "/v1/monitors/{monitor}/reference/reload"): Call(
+        "admin", "POST", "/v1/monitors/triage/reference/reload", 200
+    ),
     ("GET", "/v1/monitors"): Call("read", "GET", "/v1/monitors", 200),
     ("GET", "/v1/monitors/{monitor}"): Call("read", "GET", "/v1/monitors/triage", 200),
     ("GET", "/v1/monitors/{monitor}/checks"): Call("read", "GET", "/v1/monitors/triage/checks", 200),
