@@ -25,6 +25,7 @@ from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
+from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
 from driftwatch.storage import CheckRecord
 
@@ -278,10 +279,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         responses={503: {"model": schemas.ErrorBody, "description": "Not ready; `reasons` says why."}, **errors(500)},
     )
     async def readyz() -> JSONResponse:
-        """Scheduler running, every reference loaded; otherwise 503 with the reasons. Storage down: 200, degraded."""
+        """Scheduler running, every reference loaded and restored; else 503 with the reasons. Storage down: degraded."""
         reasons = await run_in_threadpool(daemon.readiness)
         if reasons:
-            return error_response(503, "not ready: " + "; ".join(reasons), status="not ready", reasons=reasons)
+            # Only replaying spools after a restart: "restoring", which ends by itself.
+            status = "restoring" if all(isinstance(r, RestoreReason) for r in reasons) else "not ready"
+            return error_response(503, "not ready: " + "; ".join(reasons), status=status, reasons=reasons)
         # Checks wait durably in the outbox, so an unreachable database must not take the pod out of service.
         degraded = daemon.degraded()
         if degraded:
@@ -338,6 +341,7 @@ def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
         live = state.live
         seen, sampled = live.window_rows()
         c = live.counters
+        p = live.progress
         out |= {
             "reference": {"version": live.profile.version, "rows": live.profile.rows, "source": live.profile.source},
             "window": {"type": live.settings.type, "rows_seen": seen, "rows_sampled": sampled},
@@ -347,6 +351,14 @@ def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
                 "unknown_columns": c.unknown_columns,
                 "restored_rows": c.restored_rows,
                 "last_ingest_at": c.last_ingest_at,
+            },
+            "restore": {
+                "state": p.state,
+                "checkpoint": p.checkpoint,
+                "rows": p.rows,
+                "checkpoint_rows": p.checkpoint_rows,
+                "replayed_rows": p.replayed_rows,
+                "seconds": p.seconds,
             },
         }
     out["checks_by_outcome"] = dict(state.checks_by_outcome)

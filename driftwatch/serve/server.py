@@ -124,10 +124,12 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
     if config.ingest.token:
         log.warning("ingest.token is deprecated: list it under server.auth.tokens with scopes [ingest]")
     daemon = Daemon(config)
+    daemon.restore_in_background = True  # the server answers (/healthz, /readyz "restoring") while spools replay
 
     @asynccontextmanager
     async def lifespan(_app: Any):
         daemon.start()
+        daemon.start_restores()
         try:
             yield
         finally:
