@@ -129,21 +129,23 @@ class LiveMonitor:
         resume = cp.resume if cp is not None else None
         sources: set[str] = set(cp.sources) if cp is not None else set()
         group: list[SpoolRecord] = []
+        group_rows = 0
         for rec in self.spool.replay(resume):
             if self._stopping.is_set():
                 progress.state = "stopped"
                 return sources
             if cp is not None and resume is not None and (rec.tag == resume.tag or rec.seq > resume.seq):
                 self._replay(group)
-                group = []
+                group, group_rows = [], 0
                 self._install(cp)
                 cp = None
             if rec.source:
                 sources.add(rec.source)
-            if group and (self._group_key(group[0]) != self._group_key(rec) or _rows(group) >= REPLAY_BATCH_ROWS):
+            if group and (group_rows >= REPLAY_BATCH_ROWS or self._group_key(group[0]) != self._group_key(rec)):
                 self._replay(group)
-                group = []
+                group, group_rows = [], 0
             group.append(rec)
+            group_rows += rec.batch.num_rows
         self._replay(group)
         if cp is not None:
             self._install(cp)
@@ -452,6 +454,3 @@ class LiveMonitor:
             log.warning("checkpoint not written at stop", extra={"monitor": self.name, "error": str(exc)})
         self.spool.close()
 
-
-def _rows(group: list[SpoolRecord]) -> int:
-    return sum(r.batch.num_rows for r in group)
