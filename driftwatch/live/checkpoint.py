@@ -204,7 +204,7 @@ def load_checkpoint(path: Path, schema: pa.Schema) -> Checkpoint:
     cp = Checkpoint(
         monitor=header.monitor,
         reference_version=header.reference_version,
-        features=[tuple(f) for f in header.features],  # type: ignore[misc]
+        features=list(header.features),
         window=header.window,
         start=header.start,
         length=header.length,

@@ -266,9 +266,9 @@ class LiveMonitor:
             if cp is None or cp.resume == self._checkpointed:
                 return 0
             fsync = self.spool.durability == "fsync"
-            if fsync:
-                self.spool.flush()  # the checkpoint never holds a record the spool could lose
             try:
+                if fsync:
+                    self.spool.flush()  # the checkpoint never holds a record the spool could lose
                 size = save_checkpoint(cp, self.checkpoint_path, self.shaper.schema, fsync=fsync)
             except OSError:
                 self.checkpoint_errors += 1
@@ -453,4 +453,3 @@ class LiveMonitor:
         except OSError as exc:
             log.warning("checkpoint not written at stop", extra={"monitor": self.name, "error": str(exc)})
         self.spool.close()
-

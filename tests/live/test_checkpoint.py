@@ -123,7 +123,7 @@ def test_a_damaged_checkpoint_falls_back_to_a_full_replay(tmp_path: Path, damage
 def test_a_checkpoint_that_verifies_but_contradicts_itself_is_refused(tmp_path: Path) -> None:
     import hashlib
 
-    mon, live = _checkpointed(tmp_path)
+    _, live = _checkpointed(tmp_path)
     data = live.checkpoint_path.read_bytes()
     body = data[len(MAGIC) + 32 :].replace(b'"seen":400', b'"seen":401')
     live.checkpoint_path.write_bytes(MAGIC + hashlib.sha256(body).digest() + body)
@@ -219,6 +219,6 @@ def test_file_sources_of_the_window_survive_a_checkpoint(tmp_path: Path) -> None
 
 
 def test_checkpoint_keeps_the_monitor_schema(tmp_path: Path) -> None:
-    mon, live = _checkpointed(tmp_path)
+    _, live = _checkpointed(tmp_path)
     cp = load_checkpoint(live.checkpoint_path, live.shaper.schema)
     assert pa.Table.from_batches(cp.batches).num_rows == 300 and cp.rows == 400 and cp.resume.records == 10
