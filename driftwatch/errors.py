@@ -46,3 +46,13 @@ class DiskFullError(DriftwatchError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[1])
+
+
+class MonitorRestoringError(DriftwatchError, RuntimeError):
+    """The monitor is replaying its spool after a restart: nothing of the request was kept; retry after a while."""
+
+    def __init__(self, monitor: str, progress: str, retry_after: int):
+        self.monitor = monitor
+        self.progress = progress
+        self.retry_after = retry_after
+        super().__init__(f"monitor '{monitor}' is {progress}; retry in {retry_after} s")

@@ -46,6 +46,8 @@ class Config(Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retention_days: float = Field(default=30.0, gt=0)
+    # How often each open window is checkpointed under data_dir/checkpoints, so a restart replays less spool.
+    checkpoint_interval: Duration = 30.0
     monitors: list[MonitorConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -41,6 +41,21 @@ class Segment:
     tag: str
     rows: int = 0
     last_at: float = 0.0
+    records: int | None = 0  # None: not read (yet), so a checkpoint cannot point into or past it
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a checkpoint of a window stops: every record of `tag` up to the first `records` of segment `seq`.
+
+    `segments` keeps (records, rows, last_at) of the tag's segments up to `seq` as they were then, so that a
+    replay that skips them still knows what they hold (a sliding window prunes segments by their last row).
+    """
+
+    tag: str
+    seq: int
+    records: int
+    segments: dict[int, tuple[int, int, float]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class SpoolRecord:
     unknown_columns: int
     tag: str
     source: str | None = None
+    seq: int = 0
 
 
 class Spool:
@@ -88,47 +104,73 @@ class Spool:
         self._written = 0  # appends written to the OS
         self._durable = 0  # appends known to be on disk
         self._syncing = False
+        self.replay_bytes = 0  # bytes of the segments the running replay reads, and how many of them it has read
+        self.replayed_bytes = 0
 
     def _scan(self) -> list[Segment]:
         segments = []
         for p in sorted(self.folder.iterdir()):
             m = _SEGMENT.match(p.name)
             if m:
-                segments.append(Segment(p, int(m.group(1)), m.group(2)))
+                segments.append(Segment(p, int(m.group(1)), m.group(2), records=None))
         return segments
 
-    def replay(self) -> Iterator[SpoolRecord]:
-        """Every record of the existing segments in order; a torn record ends its segment and is counted.
+    def replay(self, resume: Resume | None = None) -> Iterator[SpoolRecord]:
+        """Every record of the existing segments in order (after `resume`'s position); a torn record ends its segment.
 
         No content can crash the process: a segment is read from a copy in memory, every batch is fully validated,
         and a segment with no readable record is renamed `*.corrupt`, counted and logged.
         """
+        todo = []
         for seg in list(self._segments):
-            seg.rows = 0
-            good = 0
-            try:
-                reader = ipc.open_stream(pa.py_buffer(seg.path.read_bytes()))
-                while True:
-                    try:
-                        item = reader.read_next_batch_with_custom_metadata()
-                    except StopIteration:
-                        break
-                    item.batch.validate(full=True)
-                    meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}
-                    batch = conform_rows(item.batch, self.schema)  # written under an older reference
-                    at = float(meta.get("at", 0.0))
-                    rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
-                    record = SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"))
-                    seg.rows += batch.num_rows
-                    seg.last_at = max(seg.last_at, at)
-                    good += 1
-                    yield record
-            except Exception as exc:  # any Arrow, decoding or I/O error: this segment's remaining bytes are lost
-                if good:
-                    log.warning("torn spool record dropped", extra={"segment": seg.path.name, "error": str(exc)})
-                    self.torn_records += 1
-                else:
-                    self._set_aside(seg, exc)
+            if resume is not None and seg.tag == resume.tag and seg.seq < resume.seq:
+                # Held by the checkpoint whole: not read. Unknown to it: not counted, so never pruned by rows.
+                seg.records, seg.rows, seg.last_at = resume.segments.get(seg.seq, (None, 0, 0.0))
+            else:
+                todo.append(seg)
+        self.replay_bytes = sum(_size(seg.path) for seg in todo)
+        self.replayed_bytes = 0
+        for seg in todo:
+            skip = resume.records if resume is not None and (seg.tag, seg.seq) == (resume.tag, resume.seq) else 0
+            yield from self._replay_segment(seg, skip)
+
+    def _replay_segment(self, seg: Segment, skip: int) -> Iterator[SpoolRecord]:
+        seg.rows, seg.records, seg.last_at = 0, 0, 0.0
+        done = self.replayed_bytes
+        records = 0
+        try:
+            source = pa.BufferReader(pa.py_buffer(seg.path.read_bytes()))
+            reader = ipc.open_stream(source)
+            while True:
+                try:
+                    item = reader.read_next_batch_with_custom_metadata()
+                except StopIteration:
+                    break
+                meta = {k.decode(): v.decode() for k, v in (item.custom_metadata or {}).items()}
+                at = float(meta.get("at", 0.0))
+                records += 1
+                seg.records = records
+                seg.rows += item.batch.num_rows
+                seg.last_at = max(seg.last_at, at)
+                self.replayed_bytes = done + source.tell()
+                if records <= skip:  # in the checkpoint already
+                    continue
+                item.batch.validate(full=True)
+                batch = conform_rows(item.batch, self.schema)  # written under an older reference
+                rejected, unknown = int(meta.get("rejected", 0)), int(meta.get("unknown", 0))
+                yield SpoolRecord(batch, at, rejected, unknown, seg.tag, meta.get("source"), seg.seq)
+        except Exception as exc:  # any Arrow, decoding or I/O error: this segment's remaining bytes are lost
+            if records:
+                log.warning("torn spool record dropped", extra={"segment": seg.path.name, "error": str(exc)})
+                self.torn_records += 1
+            else:
+                self._set_aside(seg, exc)
+        if records < skip:
+            log.warning(
+                "spool segment holds fewer records than its checkpoint counted: the checkpoint's rows are kept",
+                extra={"segment": seg.path.name, "records": records, "checkpoint_records": skip},
+            )
+        self.replayed_bytes = done + _size(seg.path)
 
     def _set_aside(self, seg: Segment, exc: Exception) -> None:
         aside = seg.path.with_name(seg.path.name + CORRUPT_SUFFIX)
@@ -174,6 +216,8 @@ class Spool:
             self._writer.write_batch(batch, custom_metadata=meta)
             self._emit()
             self._current.rows += batch.num_rows
+            if self._current.records is not None:
+                self._current.records += 1
             self._current.last_at = max(self._current.last_at, at)
             self._written += 1
             ticket = self._written
@@ -358,6 +402,17 @@ class Spool:
                     raise self._failed(exc, 0) from exc
                 self._durable = self._written
 
+    def resume_point(self, tag: str) -> Resume | None:
+        """The position after the last record of `tag` appended so far, for a checkpoint; None when unknown."""
+        with self._lock:
+            mine = [s for s in self._segments if s.tag == tag]
+            if not mine or any(s.records is None for s in mine):
+                return None
+            last = mine[-1]
+            assert last.records is not None
+            known = {s.seq: (s.records or 0, s.rows, s.last_at) for s in mine}
+            return Resume(tag, last.seq, last.records, known)
+
     @property
     def segments(self) -> list[Segment]:
         with self._lock:
@@ -375,6 +430,13 @@ class Spool:
         """Flush and close the open segment."""
         self.flush()
         self.seal()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _fsync_dir(folder: Path) -> None:

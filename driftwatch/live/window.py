@@ -65,16 +65,29 @@ class Reservoir:
             self._compact()
 
     def _compact(self) -> None:
-        table = self.table()
-        self._chunks = table.to_batches()
-        self._chunk_rows = table.num_rows
-        self._slots = np.arange(table.num_rows, dtype=np.int64)
+        self.load(self.table(), self.seen)
+
+    def load(self, sample: pa.Table, seen: int) -> None:
+        """Set the state to `sample` (row i in slot i) after `seen` rows were offered: a checkpoint's reservoir."""
+        self._chunks = sample.to_batches()
+        self._chunk_rows = sample.num_rows
+        self._slots = np.arange(sample.num_rows, dtype=np.int64)
+        self.seen = seen
+
+    def parts(self) -> tuple[list[pa.RecordBatch], np.ndarray]:
+        """Cheap copies of what the sample is made of (its batches and the slot -> row map), for `sample_of`."""
+        return list(self._chunks), self._slots.copy()
 
     def table(self) -> pa.Table:
         """The current sample."""
-        if not self._chunks:
-            return self.schema.empty_table()
-        return pa.Table.from_batches(self._chunks, schema=self.schema).take(pa.array(self._slots))
+        return sample_of(self._chunks, self._slots, self.schema)
+
+
+def sample_of(chunks: list[pa.RecordBatch], slots: np.ndarray, schema: pa.Schema) -> pa.Table:
+    """The sample that a reservoir's parts stand for, in slot order."""
+    if not chunks:
+        return schema.empty_table()
+    return pa.Table.from_batches(chunks, schema=schema).take(pa.array(slots))
 
 
 @dataclass(frozen=True)
@@ -130,13 +143,18 @@ class TumblingWindow:
         self.shaper = shaper
         self.tally = _Tally(len(shaper.names))
         self.reservoir = Reservoir(capacity, shaper.schema, rng)
+        self.sources: set[str] = set()  # file sources whose rows the window holds
 
-    def add(self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int) -> None:
+    def add(
+        self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int, source: str | None = None
+    ) -> None:
         self.tally.rows += batch.num_rows
         self.tally.rejected += rejected
         self.tally.unknown_columns += unknown
         self.tally.counts += counts
         self.reservoir.add(batch)
+        if source:
+            self.sources.add(source)
 
     def snapshot(self, closed: bool) -> WindowSnapshot:
         t = self.tally
@@ -144,6 +162,9 @@ class TumblingWindow:
         return WindowSnapshot(
             self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(profile), closed, profile
         )
+
+
+SlidingBatch = tuple[float, pa.RecordBatch, np.ndarray, str | None]
 
 
 class SlidingWindow:
@@ -154,13 +175,22 @@ class SlidingWindow:
         self.shaper = shaper
         self.capacity = capacity
         self._rng = rng
-        self._batches: deque[tuple[float, pa.RecordBatch, np.ndarray]] = deque()
+        # (arrival time, rows, their counts, file source) per batch kept, oldest first
+        self._batches: deque[SlidingBatch] = deque()
         self._rows = 0
         self.rejected = 0
         self.unknown_columns = 0
         self.start = math.nan
 
-    def add(self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int, at: float) -> None:
+    def add(
+        self,
+        batch: pa.RecordBatch,
+        counts: np.ndarray,
+        rejected: int,
+        unknown: int,
+        at: float,
+        source: str | None = None,
+    ) -> None:
         self.rejected += rejected
         self.unknown_columns += unknown
         if batch.num_rows == 0:
@@ -168,17 +198,32 @@ class SlidingWindow:
         if batch.num_rows > self.size:
             batch = batch.slice(batch.num_rows - self.size)
             counts = self.shaper.counts(batch)
-        self._batches.append((at, batch, counts))
+        self._batches.append((at, batch, counts, source))
         self._rows += batch.num_rows
         while self._rows - self._batches[0][1].num_rows >= self.size:
-            _, head, _ = self._batches.popleft()
+            _, head, _, _ = self._batches.popleft()
             self._rows -= head.num_rows
         excess = self._rows - self.size
         if excess > 0:
-            at0, head, _ = self._batches[0]
+            at0, head, _, src = self._batches[0]
             head = head.slice(excess)
-            self._batches[0] = (at0, head, self.shaper.counts(head))
+            self._batches[0] = (at0, head, self.shaper.counts(head), src)
             self._rows -= excess
+
+    def parts(self) -> list[SlidingBatch]:
+        """A copy of the batches kept (each is immutable), for a checkpoint."""
+        return list(self._batches)
+
+    def load(self, batches: list[SlidingBatch], rejected: int, unknown: int) -> None:
+        """Set the state to a checkpoint's batches and counters."""
+        self._batches = deque(batches)
+        self._rows = sum(b.num_rows for _, b, _, _ in batches)
+        self.rejected, self.unknown_columns = rejected, unknown
+
+    @property
+    def sources(self) -> set[str]:
+        """File sources whose rows the window holds."""
+        return {src for _, _, _, src in self._batches if src}
 
     @property
     def rows(self) -> int:
@@ -193,10 +238,10 @@ class SlidingWindow:
         tally = _Tally(len(self.shaper.names))
         tally.rows = self._rows
         tally.rejected = self.rejected
-        for _, _, counts in self._batches:
+        for _, _, counts, _ in self._batches:
             tally.counts += counts
         schema = self.shaper.schema
-        table = pa.Table.from_batches([b for _, b, _ in self._batches], schema=schema)
+        table = pa.Table.from_batches([b for _, b, _, _ in self._batches], schema=schema)
         if table.num_rows > self.capacity:
             idx = np.sort(self._rng.choice(table.num_rows, self.capacity, replace=False))
             table = table.take(pa.array(idx))
@@ -208,8 +253,8 @@ class SlidingWindow:
     def reshape(self, shaper: RowShaper) -> None:
         """Keep the rows for another reference: conform them to its schema and count them against it."""
         self.shaper = shaper
-        conformed = ((at, conform_rows(batch, shaper.schema)) for at, batch, _ in self._batches)
-        self._batches = deque((at, batch, shaper.counts(batch)) for at, batch in conformed)
+        conformed = ((at, conform_rows(batch, shaper.schema), src) for at, batch, _, src in self._batches)
+        self._batches = deque((at, batch, shaper.counts(batch), src) for at, batch, src in conformed)
 
 
 def window_start(at: float, duration: float) -> float:
@@ -226,3 +271,17 @@ def new_tumbling(
     window = TumblingWindow(begin, settings.duration, shaper, settings.max_sample_rows, rng)
     window.end = aligned + settings.duration
     return window
+
+
+def window_tag(start: float) -> str:
+    """The spool tag of the tumbling window starting at `start`."""
+    # A window a reload started mid-way has a fractional start; aligned windows keep their whole-second name.
+    return f"w{int(start)}" if float(start).is_integer() else f"w{start:.3f}"
+
+
+def tag_start(tag: str) -> float | None:
+    """The start of the tumbling window a spool segment's tag names (None for the sliding window's)."""
+    try:
+        return float(tag[1:]) if tag.startswith("w") else None
+    except ValueError:
+        return None

@@ -28,6 +28,7 @@ from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
+from driftwatch.serve.restore import Restores
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
 from driftwatch.storage.outbox import Outbox, ReferenceInfo
 from driftwatch.types import Status
@@ -80,7 +81,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon(ReferenceChanges, StorageOutages):
+class Daemon(ReferenceChanges, StorageOutages, Restores):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -117,6 +118,7 @@ class Daemon(ReferenceChanges, StorageOutages):
         self._storage_retry_at = 0.0
         self._storage_backoff = STORAGE_PROBE_SECONDS
         self.job_errors = 0
+        self._init_restores()
         # Set by driftwatch.serve.metrics to record check durations in its histogram.
         self.on_check_duration: Callable[[str, float], None] = lambda _monitor, _seconds: None
 
@@ -177,11 +179,10 @@ class Daemon(ReferenceChanges, StorageOutages):
         try:
             profile = load_profile(m, self.config.data_dir)
             live = LiveMonitor(m, profile, self.config.data_dir, self.config.ingest.durability, seed=self.seed)
-            restored = live.restore(self.clock())
+            self._restore(m.name, live)  # now, or queued for the restore thread; it also queues file marks
             # Written by sync_storage, right away when the database answers, else once it does.
             with self._storage_lock:
                 self._unrecorded[m.name] = reference_info(profile)
-                self._unmarked.extend((m.name, source) for source in restored)
         except DriftwatchError as exc:
             state.load_error = str(exc)
             log.error("monitor cannot load its reference: %s", exc, extra={"monitor": m.name})
@@ -254,7 +255,7 @@ class Daemon(ReferenceChanges, StorageOutages):
             raise UnknownMonitorError(name, list(self.monitors))
         if state.live is None:
             raise MonitorUnavailableError(f"monitor '{name}' is not loaded: {state.load_error or 'starting'}")
-        return state.live
+        return self._restored(name, state.live)
 
     def ingest(self, name: str, table: pa.Table, rejected: int = 0, source: str | None = None) -> IngestOutcome:
         """Accept rows for a monitor (durable on return)."""
@@ -320,7 +321,7 @@ class Daemon(ReferenceChanges, StorageOutages):
         """
         m = self.config.monitor(name)
         assert m.file_source is not None
-        if self.storage_error is not None or any(monitor == name for monitor, _ in self._unmarked):
+        if self.storage_error is not None or self.is_restoring(name) or any(n == name for n, _ in self._unmarked):
             return 0
         ingested: list[str] = []
 
@@ -351,8 +352,8 @@ class Daemon(ReferenceChanges, StorageOutages):
     def scheduled_check(self, name: str) -> None:
         """The scheduler's job: final checks of windows that closed, then a check of the open window."""
         state = self.monitors[name]
-        if state.live is None:
-            state.count("unavailable")
+        if state.live is None or state.live.restoring:
+            state.count("unavailable" if state.live is None else "restoring")
             return
         live = state.live
         # Failures are logged and counted (by _run, or here for the sample file); the scheduler keeps going.
@@ -476,6 +477,8 @@ class Daemon(ReferenceChanges, StorageOutages):
                 reasons.append(f"monitor '{name}' reference not loaded: {state.load_error or 'starting'}")
             elif (disk := state.live.spool.probe()) is not None:
                 reasons.append(f"monitor '{name}' cannot write its spool under data_dir: {disk}")
+            if state.live is not None and (restoring := self.restore_reason(name, state.live)) is not None:
+                reasons.append(restoring)
         return reasons
 
 

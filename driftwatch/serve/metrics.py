@@ -36,6 +36,7 @@ CHECK_OUTCOMES = (
     "error",
     "storage_error",
     "unavailable",
+    "restoring",
 )
 CHECK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -124,6 +125,13 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
     spool_errors = _counter("driftwatch_spool_write_errors", "Failed spool writes (disk full, read-only data_dir).")
     corrupt = _counter("driftwatch_spool_corrupt_segments", "Unreadable spool segments set aside at restore.")
+    restoring = _gauge("driftwatch_restoring", "1 while the monitor replays its spool after a start (intake 503).")
+    restored = _gauge(
+        "driftwatch_restored_rows", "Rows restored into windows at start, by `from`.", ["monitor", "from"]
+    )
+    restore_seconds = _gauge("driftwatch_restore_duration_seconds", "How long restoring the windows at start took.")
+    checkpoint_at = _gauge("driftwatch_checkpoint_timestamp_seconds", "When the open window was last checkpointed.")
+    checkpoint_errors = _counter("driftwatch_checkpoint_errors", "Checkpoints that could not be written.")
     refusals: dict[tuple[str, str], int] = {}
     for name, state in states:
         m = [name]
@@ -169,6 +177,15 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         spool.add_metric(m, live.spool.size_bytes())
         spool_errors.add_metric(m, live.spool.write_errors)
         corrupt.add_metric(m, live.spool.corrupt_segments)
+        p = live.progress
+        restoring.add_metric(m, float(live.restoring))
+        restored.add_metric([name, "checkpoint"], p.checkpoint_rows)
+        restored.add_metric([name, "spool"], p.replayed_rows)
+        if p.seconds is not None:
+            restore_seconds.add_metric(m, p.seconds)
+        if live.checkpoint_at is not None:
+            checkpoint_at.add_metric(m, live.checkpoint_at)
+        checkpoint_errors.add_metric(m, live.checkpoint_errors)
     # Requests and CloudEvents share the limit reasons: one sample each, their sum. Monitor "": reached none.
     for key, n in d.events_rejected.items():
         refusals[key] = refusals.get(key, 0) + n
@@ -189,6 +206,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_rows,
     )
     yield from (interval, last, success, checks, events, pending, spool, spool_errors, corrupt)
+    yield from (restoring, restored, restore_seconds, checkpoint_at, checkpoint_errors)
 
 
 def _reference_families(d: Daemon) -> Iterator[Metric]:

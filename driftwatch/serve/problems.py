@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from driftwatch.errors import DataError, DiskFullError, DriftwatchError, UnknownMonitorError
+from driftwatch.errors import DataError, DiskFullError, DriftwatchError, MonitorRestoringError, UnknownMonitorError
 from driftwatch.ingest.payloads import PayloadError
 from driftwatch.serve.daemon import MonitorUnavailableError
 from driftwatch.serve.references import ReferenceReloadError
@@ -50,6 +50,8 @@ def install(app: FastAPI) -> None:
             return error_response(404, str(exc), monitors=exc.valid)
         if isinstance(exc, ReferenceReloadError):
             return error_response(exc.status, str(exc), reason=exc.reason, reference_version=exc.kept)
+        if isinstance(exc, MonitorRestoringError):  # nothing was kept: the client retries once it is restored
+            return error_response(503, str(exc), {"Retry-After": str(exc.retry_after)}, status="restoring")
         return error_response(status_for(exc), str(exc))
 
     @app.exception_handler(StarletteHTTPException)
@@ -84,7 +86,7 @@ def status_for(exc: DriftwatchError) -> int:
         return exc.status
     if isinstance(exc, DiskFullError):
         return 507  # Insufficient Storage: the client may retry once space is freed
-    if isinstance(exc, MonitorUnavailableError | StorageError):
+    if isinstance(exc, MonitorUnavailableError | MonitorRestoringError | StorageError):
         return 503
     if isinstance(exc, PayloadError):
         return exc.status

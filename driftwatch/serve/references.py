@@ -167,6 +167,9 @@ class ReferenceChanges:
         if self.draining:
             raise ReferenceReloadError(503, "shutting_down", "shutting down: references are not reloaded", None)
         state, watch = self.monitors[name], self.reference_watch[name]
+        if state.live is not None and state.live.restoring:  # swapping mid-replay would split the window's rows
+            kept = state.live.profile.version
+            raise ReferenceReloadError(503, "restoring", f"monitor '{name}' {state.live.restore_status()}", kept)
         with watch.lock:
             live: LiveMonitor | None = state.live
             old = None if live is None else live.profile

@@ -26,6 +26,7 @@ from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
+from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
 from driftwatch.storage import CheckRecord
 
@@ -291,10 +292,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         responses={503: {"model": schemas.ErrorBody, "description": "Not ready; `reasons` says why."}, **errors(500)},
     )
     async def readyz() -> JSONResponse:
-        """Scheduler running, every reference loaded; otherwise 503 with the reasons. Storage down: 200, degraded."""
+        """Scheduler running, every reference loaded and restored; else 503 with the reasons. Storage down: degraded."""
         reasons = await run_in_threadpool(daemon.readiness)
         if reasons:
-            return error_response(503, "not ready: " + "; ".join(reasons), status="not ready", reasons=reasons)
+            # Only replaying spools after a restart: "restoring", which ends by itself.
+            status = "restoring" if all(isinstance(r, RestoreReason) for r in reasons) else "not ready"
+            return error_response(503, "not ready: " + "; ".join(reasons), status=status, reasons=reasons)
         # Checks wait durably in the outbox, so an unreachable database must not take the pod out of service.
         degraded = daemon.degraded()
         if degraded:
@@ -367,6 +370,7 @@ def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
         seen, sampled = live.window_rows()
         c = live.counters
         profile, problem = live.profile, daemon.reference_problem(name)
+        p = live.progress
         out |= {
             "reference": {
                 "version": profile.version,
@@ -382,6 +386,14 @@ def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
                 "unknown_columns": c.unknown_columns,
                 "restored_rows": c.restored_rows,
                 "last_ingest_at": c.last_ingest_at,
+            },
+            "restore": {
+                "state": p.state,
+                "checkpoint": p.checkpoint,
+                "rows": p.rows,
+                "checkpoint_rows": p.checkpoint_rows,
+                "replayed_rows": p.replayed_rows,
+                "seconds": p.seconds,
             },
         }
     out["checks_by_outcome"] = dict(state.checks_by_outcome)

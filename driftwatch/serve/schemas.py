@@ -197,8 +197,19 @@ class IngestOut(_Model):
     last_ingest_at: float | None
 
 
+class RestoreOut(_Model):
+    """How the restore of the monitor's windows at start went, or how far it is."""
+
+    state: Literal["none", "waiting", "restoring", "done", "stopped"]
+    checkpoint: str = Field(description="`used`, `none`, `missing`, or why it was not used (stale, unusable).")
+    rows: int = Field(description="Rows restored into windows: checkpoint_rows + replayed_rows.")
+    checkpoint_rows: int
+    replayed_rows: int
+    seconds: float | None
+
+
 class MonitorOut(_Model):
-    """A monitor; `reference`, `window` and `ingest` only once its reference is loaded."""
+    """A monitor; `reference`, `window`, `ingest` and `restore` only once its reference is loaded."""
 
     name: str
     loaded: bool
@@ -206,6 +217,7 @@ class MonitorOut(_Model):
     reference: ReferenceOut | None = None
     window: WindowOut | None = None
     ingest: IngestOut | None = None
+    restore: RestoreOut | None = None
     checks_by_outcome: dict[str, int]
     last_check: CheckRunOut | None
     last_success_at: float | None
@@ -241,7 +253,8 @@ ERROR_DESCRIPTIONS = {
     409: "The reference files are missing or unreadable: nothing was reloaded, the loaded version stays in use.",
     422: "Invalid path, query or header parameter; a reference that does not fit the monitor (nothing reloaded).",
     500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',
-    503: "Shutting down, monitor not loaded, or the history database unreachable.",
+    503: "Shutting down, monitor not loaded or restoring its spool after a restart (with `Retry-After`), or the"
+    " history database unreachable.",
 }
 
 _ROW_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True, "description": "A row: column -> value."}

@@ -130,6 +130,7 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
     if config.ingest.token:
         log.warning("ingest.token is deprecated: list it under server.auth.tokens with scopes [ingest]")
     daemon = Daemon(config)
+    daemon.restore_in_background = True  # the server answers (/healthz, /readyz "restoring") while spools replay
 
     @asynccontextmanager
     async def lifespan(_app: Any):
@@ -137,6 +138,7 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
         loop = asyncio.get_running_loop()
         # SIGHUP reloads every reference; the handler runs as an event-loop callback, the reload in a thread.
         loop.add_signal_handler(signal.SIGHUP, _on_hangup, loop, daemon)
+        daemon.start_restores()
         try:
             yield
         finally:

@@ -72,7 +72,8 @@ class DaemonProcess:
         self.log_path = log_path or config.parent / f"daemon-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> DaemonProcess:
+    def start(self, timeout: float = 60.0, *, restored: bool = True) -> DaemonProcess:
+        """Start the daemon and wait until it answers; with `restored`, also until its windows are restored."""
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
@@ -87,11 +88,23 @@ class DaemonProcess:
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    if restored:
+                        self.wait_restored(deadline - time.monotonic())
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"daemon did not start within {timeout}s:\n{self.log()}")
+
+    def wait_restored(self, timeout: float = 60.0) -> None:
+        """Wait until no monitor is restoring its windows (/readyz answers anything but status "restoring")."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = httpx.get(f"{self.url}/readyz", timeout=5)
+            if reply.status_code == 200 or reply.json().get("status") != "restoring":
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"daemon still restoring after {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -175,3 +175,22 @@ def test_conform_rows_reindexes_type_errors() -> None:
     assert moved.column("__type_errors").to_pylist() == ["1", None, None]
     assert new.counts(moved)[:, TYPE_ERRORS].tolist() == [0, 1]
     assert conform_rows(norm, old.schema) is norm
+
+
+def test_a_window_a_reload_began_restores_from_its_checkpoint(tmp_path: Path) -> None:
+    mon = _monitor(FEATURES, type="tumbling", duration="10m")
+    old, new = _profiles(mon)
+    live = LiveMonitor(mon, old, tmp_path, seed=1)
+    live.ingest(demo.production_batch(100, 0.0, seed=1), now=T0 + 10)
+    live.swap_profile(new, now=T0 + 20.5)
+    live.ingest(demo.production_batch(60, 0.0, seed=2), now=T0 + 30)
+    assert live.checkpoint(now=T0 + 31) > 0
+    live.ingest(demo.production_batch(7, 0.0, seed=3), now=T0 + 32)  # the tail; then the process dies (no close)
+    again = LiveMonitor(mon, new, tmp_path, seed=1)
+    again.restore(now=T0 + 40)
+    assert again.progress.checkpoint == "used"
+    assert (again.progress.checkpoint_rows, again.progress.replayed_rows) == (60, 100 + 7)
+    snap = again.snapshot(now=T0 + 40)
+    assert (snap.start, snap.end, snap.rows) == (T0 + 20.5, T0 + 600, 67)
+    assert [s.rows for s in again.take_closed(now=T0 + 40)] == [100]
+    again.close()

@@ -126,6 +126,7 @@ def test_no_fake_zeros_without_enough_data(tmp_path: Path) -> None:
             "error": 0.0,
             "storage_error": 0.0,
             "unavailable": 0.0,
+            "restoring": 0.0,
         }
         # Quality is exact over every row, so it is exported even without a test.
         assert len(s["driftwatch_feature_missing_ratio"]) == 6
