@@ -60,10 +60,10 @@ def free_port() -> int:
 class DaemonProcess:
     """One `python -m driftwatch run -c CONFIG --port P` subprocess on a loopback port, its log under `folder`."""
 
-    def __init__(self, folder: Path, config: Path):
+    def __init__(self, folder: Path, config: Path, port: int | None = None):
         self.folder = folder
         self.config = config
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = folder / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None

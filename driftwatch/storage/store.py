@@ -8,12 +8,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, delete, event, select, text
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -34,7 +31,13 @@ from driftwatch.storage.records import (
 )
 from driftwatch.types import Kind, MultipleTesting, Status
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest revision in migrations/versions (tests/storage/test_migrations.py holds it to alembic's head). A
+# database already there is not handed to alembic, whose import (0.1-0.25 s) is a tenth of the daemon's start.
+SCHEMA_REVISION = "0001"
 BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
@@ -59,6 +62,8 @@ def mask_url(url: str) -> str:
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
     """Alembic configuration for the packaged migrations; `url` is only needed for offline SQL or a bare connect."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     # configparser treats % as interpolation, and URLs carry %-escapes.
     cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -111,9 +116,19 @@ class HistoryStore:
         with self._guard("upgrading the schema"), self._engine.execution_options(**{_WRITE: True}).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            if _revisions(conn) == [SCHEMA_REVISION]:
+                return
+            from alembic import command
+            from alembic.util import CommandError
+
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            try:
+                command.upgrade(cfg, "head")
+            except CommandError as exc:
+                newer = "locate revision" in str(exc)
+                hint = " (a newer driftwatch migrated this database; upgrade driftwatch)" if newer else ""
+                raise StorageError(self.url, f"upgrading the schema failed: {exc}{hint}") from exc
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query."""
@@ -329,13 +344,6 @@ class HistoryStore:
             yield
         except StorageError:
             raise
-        except CommandError as exc:
-            hint = (
-                " (a newer driftwatch migrated this database; upgrade driftwatch)"
-                if "locate revision" in str(exc)
-                else ""
-            )
-            raise StorageError(self.url, f"{action} failed: {exc}{hint}") from exc
         except (OperationalError, InterfaceError, DisconnectionError) as exc:
             if _MISSING_SCHEMA.search(str(exc)):  # SQLite reports a missing table as an OperationalError
                 raise StorageError(self.url, f"{action} failed: {self._describe(exc)}") from exc
@@ -351,6 +359,13 @@ class HistoryStore:
         if _MISSING_SCHEMA.search(message):
             message += " (the schema is missing or outdated: run `driftwatch db upgrade`)"
         return message
+
+
+def _revisions(conn: Connection) -> list[str]:
+    """The schema revisions alembic recorded in the database; none before the first migration."""
+    if not inspect(conn).has_table("alembic_version"):
+        return []
+    return list(conn.scalars(text("SELECT version_num FROM alembic_version")))
 
 
 def _create_engine(url: URL) -> Engine:

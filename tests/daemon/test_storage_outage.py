@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from services.postgres import ClusterError, ThrowawayCluster, server_bindir
@@ -170,3 +173,75 @@ def test_checks_queued_before_a_kill_are_stored_by_the_next_start(tmp_path: Path
         assert proc.stop() == 0, proc.log()
     assert [s for _, s, _ in _stored_checks(cluster.url)] == expected
     assert not list((tmp_path / "data" / "outbox").glob("*.json"))
+
+
+FILES = 40
+FILE_ROWS = 2000
+
+
+def _progress(url: str) -> list[tuple[str, int]]:
+    """The file source's record of ingested files: (file name, rows), one row per file."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT path, rows FROM file_source_progress ORDER BY path"))
+            return [(Path(path).name, n) for path, n in rows]
+    finally:
+        engine.dispose()
+
+
+def _drop_file(folder: Path, name: str, table: pa.Table) -> None:
+    """A settled request-log file: written whole, its mtime in the past so the next poll takes it."""
+    path = folder / name
+    pa_csv.write_csv(table, path)
+    old = time.time() - 60
+    os.utime(path, (old, old))
+
+
+def test_file_polling_pauses_during_an_outage_and_resumes_after_it(tmp_path: Path, cluster: ThrowawayCluster) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _drop_file(inbox, "a.csv", demo.production_batch(100, 0.0, seed=1))
+    extra = f"    file_source: {{path: '{inbox}/*.csv', poll_interval: 1s, settle_seconds: 1s}}\n"
+    config = write_config(tmp_path, storage_url=cluster.url, monitor_extra=extra)
+    proc = DaemonProcess(config, args=("--log-format", "json")).start()
+    try:
+        with proc.client() as c:
+
+            def rows_seen() -> int:  # this process's total: unlike the window's, it does not reset at midnight
+                return c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"]
+
+            _wait(lambda: rows_seen() == 100)
+            assert _progress(cluster.url) == [("a.csv", 100)]
+            # Many files for one poll, and the database halted while it reads them: most likely a file is spooled
+            # but cannot be marked, the case where polling on would read it again once the database is back.
+            batch = demo.production_batch(FILE_ROWS, 0.0, seed=10)
+            for i in range(FILES):
+                _drop_file(inbox, f"batch-{i:02d}.csv", batch)
+            _wait(lambda: rows_seen() > 100, step=0.02)
+            cluster.halt()
+            _wait(lambda: c.get("/readyz").json()["status"] == "degraded")
+            during = rows_seen()
+            _drop_file(inbox, "b.csv", demo.production_batch(50, 0.0, seed=2))
+            time.sleep(2.5)  # two polls
+            assert rows_seen() == during
+            assert post_rows(c, demo.production_batch(10, 0.0, seed=3)).status_code == 202  # HTTP intake goes on
+            cluster.resume()
+            total = 100 + FILES * FILE_ROWS + 50 + 10
+            _wait(lambda: rows_seen() >= total)
+            assert rows_seen() == total
+            assert c.get("/readyz").json() == {"status": "ready"}
+            time.sleep(1.5)  # another poll: nothing is read twice
+            assert rows_seen() == total
+    finally:
+        assert proc.stop() == 0, proc.log()
+    names = ["a.csv", "b.csv", *(f"batch-{i:02d}.csv" for i in range(FILES))]
+    assert [name for name, _ in _progress(cluster.url)] == names  # each file recorded once
+    events = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
+    log = [(e["message"], Path(e.get("path", "")).name) for e in events]
+    assert not [e for e in log if e[0] == "file source poll failed"]
+    # No file is read from the moment the daemon sees the database down until it has caught up with it again.
+    down = next(i for i, e in enumerate(log) if e[0].startswith("storage unreachable"))
+    up = next(i for i, e in enumerate(log) if e[0].startswith("storage reachable"))
+    assert not [e for e in log[down:up] if e[0] == "file ingested"]
+    assert ("file ingested", "b.csv") in log[up:]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from driftwatch.storage import HistoryStore, StorageError, alembic_config
 from driftwatch.storage.models import Base
+from driftwatch.storage.store import SCHEMA_REVISION
 
 TABLES = ["alembic_version", "checks", "feature_results", "file_source_progress", "monitors", "reference_versions"]
 
@@ -55,3 +59,16 @@ def test_a_database_from_a_newer_driftwatch_is_refused(store: HistoryStore, raw:
         f"history database {store.url}: upgrading the schema failed: Can't locate revision identified by '9999'"
         " (a newer driftwatch migrated this database; upgrade driftwatch)"
     )
+
+
+def test_schema_revision_is_the_newest_migration() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
+def test_an_up_to_date_database_is_opened_without_loading_alembic(store: HistoryStore, db_url: str) -> None:
+    code = (
+        "import sys; from driftwatch.storage import HistoryStore; HistoryStore(sys.argv[1]).upgrade(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
