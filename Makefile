@@ -35,8 +35,9 @@ run: $(RUN_STAMP)
 replay: $(RUN_STAMP)
 	$(VENV)/bin/driftwatch replay -c config.example.yaml --url http://127.0.0.1:$(PORT)
 
+# One worker per core, each test file on one worker (its daemons and clusters stay together): about 6 min on 2.
 test: provision $(DEV_STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n auto --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
