@@ -119,6 +119,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     checks = _counter("driftwatch_checks", "Checks by outcome.", ["monitor", "outcome"])
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
+    unspooled = _gauge("driftwatch_cloudevents_unspooled", "Acknowledged inferences the spool refused, to be retried.")
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
     spool_errors = _counter("driftwatch_spool_write_errors", "Failed spool writes (disk full, read-only data_dir).")
     corrupt = _counter("driftwatch_spool_corrupt_segments", "Unreadable spool segments set aside at restore.")
@@ -147,6 +148,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
             events.add_metric([name, "expired_request"], js.expired_requests)
             events.add_metric([name, "dropped_response"], js.dropped_responses)
             pending.add_metric(m, js.pending)
+            events.add_metric([name, "dropped_unspooled"], d.events.dropped.get(name, 0))
+            unspooled.add_metric(m, d.events.held(name))
         live = state.live
         if live is None:
             continue
@@ -186,7 +189,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info,
         ref_rows,
     )
-    yield from (interval, last, success, checks, events, pending, spool, spool_errors, corrupt)
+    yield from (interval, last, success, checks, events, pending, unspooled, spool, spool_errors, corrupt)
 
 
 # Per-feature families: (name, help). They are most of a scrape (about 7 series per feature), so they are
