@@ -18,6 +18,8 @@ class StorageSettings(Strict):
     """Where check history is kept; SQLite in data_dir unless a URL is given."""
 
     url: str | None = None
+    # Checks queued while the database is unreachable (a few KB each, about 0.5 KB per feature).
+    outbox_max_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024, description="data_dir/outbox at most")
 
     @field_validator("url")
     @classmethod

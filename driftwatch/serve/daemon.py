@@ -106,7 +106,7 @@ class Daemon(StorageOutages):
         self.scheduled = False
         self.storage_errors = 0
         # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
-        self.outbox = Outbox(config.data_dir / "outbox")
+        self.outbox = Outbox(config.data_dir / "outbox", config.storage.outbox_max_bytes)
         self.storage_error: str | None = None
         self._schema_ready = False
         self._unrecorded: dict[str, ReferenceInfo] = {}

@@ -84,6 +84,13 @@ class DaemonCollector(Collector):
         yield CounterMetricFamily(
             "driftwatch_storage_errors", "Failed writes to the history database.", value=d.storage_errors
         )
+        yield GaugeMetricFamily(
+            "driftwatch_outbox_bytes", "Bytes of the checks queued in data_dir/outbox.", value=d.outbox.size_bytes
+        )
+        dropped = _counter("driftwatch_outbox_dropped_checks", "Queued checks dropped: outbox full.", ["trigger"])
+        for trigger in ("schedule", "manual", "window_close"):  # from zero, so that increase() sees the first
+            dropped.add_metric([trigger], d.outbox.dropped.get(trigger, 0))
+        yield dropped
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
 
