@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__
@@ -17,9 +18,10 @@ from driftwatch.checks import results
 from driftwatch.config import Scope
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
-from driftwatch.ingest.limits import check_table, limit_reason, read_rows
+from driftwatch.ingest.limits import Reserve, check_table, limit_reason, read_rows, scan_bytes
 from driftwatch.ingest.payloads import PayloadError, decode_body
 from driftwatch.serve import schemas
+from driftwatch.serve.admission import RETRY_AFTER_SECONDS, BudgetExceededError, InflightBudget, Ticket
 from driftwatch.serve.auth import Authorizer, requires
 from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
@@ -31,6 +33,8 @@ from driftwatch.storage import CheckRecord
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
 SMALL_EVENT_BYTES = 64 * 1024
+# What such an event may take per byte, at most (parse estimate and scan, driftwatch.ingest.limits): paid up front.
+SMALL_EVENT_COST = 80
 # Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
 MAX_ID = 2**63 - 1
 MonitorName = Annotated[str, Path(description="A monitor of the configuration.")]
@@ -55,6 +59,13 @@ def create_app(daemon: Daemon) -> FastAPI:
     features = FeatureLines(daemon)
     install(app)
     app.add_middleware(HttpMetrics, registry=registry)
+    # One budget for every ingest request in progress: their memory together stays within max_inflight_bytes.
+    budget = app.state.budget = InflightBudget(settings.limits.max_inflight_bytes)
+    Gauge(
+        "driftwatch_ingest_inflight_bytes",
+        "Memory held by ingest requests in progress, as charged against ingest.limits.max_inflight_bytes.",
+        registry=registry,
+    ).set_function(lambda: budget.used)
 
     # Each route's scope is its `dependencies=need(...)`; docs/api.md lists them, tests/daemon/test_auth.py checks each.
     authorizer = Authorizer(daemon.config.tokens)
@@ -67,20 +78,28 @@ def create_app(daemon: Daemon) -> FastAPI:
         if daemon.draining:
             raise ApiError(503, "shutting down: not accepting rows")
 
-    async def _body(request: Request) -> bytes:
+    async def _body(request: Request, ticket: Ticket) -> bytes:
         limit = settings.limits.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise PayloadError(
                 f"a body of {length} bytes exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes"
             )
+        # Admitted before it is read: a request waiting for room holds no more than the server's read buffer.
+        await ticket.reserve_async(int(length) if length is not None and length.isdigit() else 0)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise PayloadError(f"the body exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes")
+            await ticket.reserve_async(size - ticket.spent)  # a body longer than announced, or chunked
             chunks.append(chunk)
+        await ticket.reserve_async(size)  # the joined copy, beside the pieces for a moment
         return b"".join(chunks)
+
+    def _over_budget(exc: BudgetExceededError) -> ApiError:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
+        return ApiError(exc.status, str(exc), headers, limit=exc.limit)
 
     @app.post(
         "/v1/monitors/{monitor}/rows",
@@ -100,16 +119,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Accept rows as a JSON array, NDJSON or an Arrow IPC stream (optionally gzip); 202 once durable."""
         _accepting()
         live = daemon.live(monitor)
-        try:
-            body = await _body(request)
-        except PayloadError as exc:
-            live.counters.reject(limit_reason(exc), 1)
-            raise ApiError(exc.status, str(exc)) from None
 
-        def work() -> dict[str, Any]:
+        def work(body: bytes, ticket: Ticket) -> dict[str, Any]:
             try:
                 # Only the monitor's features are built: other columns keep their names, never their values.
-                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep=live.shaper.names)
+                keep = live.shaper.names
+                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep, ticket.reserve)
             except PayloadError as exc:
                 live.counters.reject(limit_reason(exc), 1)
                 raise ApiError(exc.status, str(exc)) from None
@@ -131,7 +146,19 @@ def create_app(daemon: Daemon) -> FastAPI:
                 "ignored_columns": list(outcome.unknown_columns),
             }
 
-        return await run_in_threadpool(work)
+        ticket = budget.ticket()
+        try:
+            try:
+                body = await _body(request, ticket)
+            except PayloadError as exc:
+                live.counters.reject(limit_reason(exc), 1)
+                raise ApiError(exc.status, str(exc)) from None
+            return await run_in_threadpool(work, body, ticket)
+        except BudgetExceededError as exc:
+            live.counters.reject(exc.limit, 1)
+            raise _over_budget(exc) from None
+        finally:
+            ticket.release()
 
     @app.post(
         "/v1/cloudevents",
@@ -145,17 +172,13 @@ def create_app(daemon: Daemon) -> FastAPI:
     async def post_cloudevent(request: Request) -> Response:
         """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
         _accepting()
-        try:
-            body = await _body(request)
-        except PayloadError as exc:
-            daemon.reject_event(None, reject_reason(exc), str(exc))
-            raise ApiError(exc.status, str(exc)) from None
 
-        def work() -> Response:
+        def work(body: bytes, reserve: Reserve) -> Response:
             monitor = None
             try:
                 decoded = decode_body(body, None, settings.limits.max_decoded_bytes)
-                event = parse_cloudevent(request.headers, decoded, settings.limits)
+                reserve(scan_bytes(len(decoded)))
+                event = parse_cloudevent(request.headers, decoded, settings.limits, reserve)
                 index = find_route(settings.cloudevents, event)
                 route = settings.cloudevents[index]
                 monitor = route.monitor
@@ -167,6 +190,9 @@ def create_app(daemon: Daemon) -> FastAPI:
             except PayloadError as exc:
                 daemon.reject_event(monitor, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None
+            except BudgetExceededError as exc:
+                daemon.reject_event(monitor, exc.limit, str(exc))
+                raise _over_budget(exc) from None
             joined = daemon.ingest_event(route.monitor, event.join_key, event.kind, rows.table)
             doc = {
                 "monitor": route.monitor,
@@ -179,10 +205,24 @@ def create_app(daemon: Daemon) -> FastAPI:
             # Serialized directly: FastAPI's generic encoder costs as much as the rest of this small request.
             return Response(orjson.dumps(doc), status_code=202, media_type="application/json")
 
-        # A logged inference is usually one small request: handle it on the event loop, skipping the thread hop.
-        if len(body) <= SMALL_EVENT_BYTES:
-            return work()
-        return await run_in_threadpool(work)
+        ticket = budget.ticket()
+        try:
+            try:
+                body = await _body(request, ticket)
+            except PayloadError as exc:
+                daemon.reject_event(None, reject_reason(exc), str(exc))
+                raise ApiError(exc.status, str(exc)) from None
+            # A logged inference is usually one small request: handle it on the event loop, skipping the thread
+            # hop, with its memory estimated from its size and reserved here, where waiting does not block the loop.
+            if len(body) <= SMALL_EVENT_BYTES:
+                await ticket.reserve_async(len(body) * SMALL_EVENT_COST, prepay=True)
+                return work(body, ticket.try_reserve)
+            return await run_in_threadpool(work, body, ticket.reserve)
+        except BudgetExceededError as exc:
+            daemon.reject_event(None, exc.limit, str(exc))
+            raise _over_budget(exc) from None
+        finally:
+            ticket.release()
 
     @app.post(
         "/v1/monitors/{monitor}/checks",
