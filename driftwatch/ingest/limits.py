@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -34,12 +35,42 @@ CONTAINER_BYTES, VALUE_BYTES, KEY_BYTES, STRING_BYTES = 32, 64, 88, 36
 # What shaping costs per row and monitor feature, plus one for type errors: the float64 or string offset, masks, and
 # the batch encoded for the spool. A string column read as numbers also goes through one Python str per value.
 SHAPED_CELL_BYTES, STRING_CELL_BYTES = 16, 72
+# The most memory per byte of body the parse estimate below can come to (40 for `"":0,` repeated), plus the body
+# and its joined copy: what a request is admitted with before its body is read, and given back once it is scanned.
+WORST_BYTES_PER_BYTE = 42
 Reserve = Callable[[int], None]
+
+
+class Charge(Protocol):
+    """A request's claim on the admission budget (driftwatch.serve.admission.Ticket)."""
+
+    def reserve(self, n: int) -> None:
+        """Claim n more bytes of memory before allocating them; may wait, raises when refused."""
+
+    def settle(self) -> None:
+        """Give back what was reserved up front beyond what has been claimed."""
+
+
+class _NoCharge:
+    def reserve(self, n: int) -> None:
+        return None
+
+    def settle(self) -> None:
+        return None
+
+
+# For callers without an admission budget.
+NO_CHARGE: Charge = _NoCharge()
 
 
 def no_reserve(_: int) -> None:
     """A Reserve that holds nothing back: for callers without an admission budget."""
     return None
+
+
+def admission_bytes(size: int) -> int:
+    """What a body of `size` bytes may take before its scan tells more: reserved before it is read."""
+    return size * WORST_BYTES_PER_BYTE + scan_bytes(size)
 
 
 @dataclass(frozen=True)
@@ -85,25 +116,29 @@ def read_rows(
     content_encoding: str | None,
     limits: IngestLimits,
     keep: Collection[str] | None = None,
-    reserve: Reserve = no_reserve,
+    charge: Charge = NO_CHARGE,
 ) -> ParsedRows:
     """Rows of an untrusted request body, every limit checked before the step it protects.
 
-    `reserve(n)` is told, before each step, the bytes of memory it is about to take (decoding, parsing, shaping
-    into the monitor's schema), so that an admission budget can hold the request back before they are allocated.
+    `charge` is told, before each step, the bytes of memory it is about to take (decoding, parsing, shaping into the
+    monitor's schema), so that an admission budget can hold the request back before they are allocated.
     """
     if len(body) > limits.max_body_bytes:
         raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
-    reserve(scan_bytes(len(body)))
-    data = decode_body(body, content_encoding, limits.max_decoded_bytes, reserve)
-    if media_type(content_type)[0] in ARROW_TYPES:
-        _, size = check_arrow(data, limits)
-        reserve(size)  # buffers read (or decompressed) from the stream
+    charge.reserve(scan_bytes(len(body)))
+    data = decode_body(body, content_encoding, limits.max_decoded_bytes, charge.reserve)
+    arrow = media_type(content_type)[0] in ARROW_TYPES
+    if arrow:
+        _, parse = check_arrow(data, limits)  # buffers read (or decompressed) from the stream
     else:
-        reserve(check_json(data, limits).parse_bytes)
+        parse = check_json(data, limits).parse_bytes
+    charge.reserve(parse)
+    charge.settle()
     parsed = parse_rows(data, content_type, limits, keep)
     check_table(parsed.table, limits)
-    reserve(shaped_bytes(parsed.table, keep))
+    # JSON's objects are gone once the table is built: shaping may reuse their share; Arrow's buffers stay.
+    built = 0 if arrow else parsed.table.nbytes - parse
+    charge.reserve(shaped_bytes(parsed.table, keep) + built)
     return parsed
 
 

@@ -88,19 +88,35 @@ class Ticket:
         self.spent = 0
 
     def reserve(self, n: int) -> None:
-        """Claim n more bytes, waiting (in a worker thread) for room; raises BudgetExceededError."""
+        """Claim n more bytes, waiting (in a worker thread) for room; raises BudgetExceededError.
+
+        A request that has to wait first gives back what it holds beyond what it has claimed, so that requests
+        waiting for more never hold room that would let another one finish.
+        """
         need = self._claim(n)
         if need <= 0:
             return
         budget = self._budget
         deadline = time.monotonic() + budget.wait_seconds
         with budget._room:
-            while not budget._take(need, self.held):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise budget._busy(need)
-                budget._room.wait(left)
+            if not budget._take(need, self.held):
+                need += self.held - (self.spent - n)
+                budget.used -= self.held - (self.spent - n)
+                self.held = self.spent - n
+                budget._room.notify_all()
+                while not budget._take(need, self.held):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise budget._busy(need)
+                    budget._room.wait(left)
         self.held += need
+
+    def settle(self) -> None:
+        """Give back what is held beyond what has been claimed (an estimate paid up front)."""
+        excess = self.held - self.spent
+        if excess > 0:
+            self.held -= excess
+            self._budget._give_back(excess)
 
     def try_reserve(self, n: int) -> None:
         """Claim n more bytes now or raise: for work that runs on the event loop and must not block it."""

@@ -18,7 +18,7 @@ from driftwatch.checks import results
 from driftwatch.config import Scope
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
-from driftwatch.ingest.limits import Reserve, check_table, limit_reason, read_rows, scan_bytes
+from driftwatch.ingest.limits import Reserve, admission_bytes, check_table, limit_reason, read_rows, scan_bytes
 from driftwatch.ingest.payloads import PayloadError, decode_body
 from driftwatch.serve import schemas
 from driftwatch.serve.admission import RETRY_AFTER_SECONDS, BudgetExceededError, InflightBudget, Ticket
@@ -33,8 +33,6 @@ from driftwatch.storage import CheckRecord
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
 SMALL_EVENT_BYTES = 64 * 1024
-# What such an event may take per byte, at most (parse estimate and scan, driftwatch.ingest.limits): paid up front.
-SMALL_EVENT_COST = 80
 # Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
 MAX_ID = 2**63 - 1
 MonitorName = Annotated[str, Path(description="A monitor of the configuration.")]
@@ -85,14 +83,16 @@ def create_app(daemon: Daemon) -> FastAPI:
             raise PayloadError(
                 f"a body of {length} bytes exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes"
             )
-        # Admitted before it is read: a request waiting for room holds no more than the server's read buffer.
-        await ticket.reserve_async(int(length) if length is not None and length.isdigit() else 0)
+        # Admitted before it is read, with what its size may cost at most (given back once it is scanned): a request
+        # waiting for room holds no more than the server's read buffer, and none waits holding part of its room.
+        if length is not None and length.isdigit():
+            await ticket.reserve_async(min(admission_bytes(int(length)), budget.limit), prepay=True)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise PayloadError(f"the body exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes")
-            await ticket.reserve_async(size - ticket.spent)  # a body longer than announced, or chunked
+            await ticket.reserve_async(len(chunk))
             chunks.append(chunk)
         await ticket.reserve_async(size)  # the joined copy, beside the pieces for a moment
         return b"".join(chunks)
@@ -124,7 +124,7 @@ def create_app(daemon: Daemon) -> FastAPI:
             try:
                 # Only the monitor's features are built: other columns keep their names, never their values.
                 keep = live.shaper.names
-                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep, ticket.reserve)
+                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep, ticket)
             except PayloadError as exc:
                 live.counters.reject(limit_reason(exc), 1)
                 raise ApiError(exc.status, str(exc)) from None
@@ -213,9 +213,9 @@ def create_app(daemon: Daemon) -> FastAPI:
                 daemon.reject_event(None, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None
             # A logged inference is usually one small request: handle it on the event loop, skipping the thread
-            # hop, with its memory estimated from its size and reserved here, where waiting does not block the loop.
+            # hop; what it claims comes from what was reserved for its size, so it never waits there.
             if len(body) <= SMALL_EVENT_BYTES:
-                await ticket.reserve_async(len(body) * SMALL_EVENT_COST, prepay=True)
+                await ticket.reserve_async(min(admission_bytes(len(body)), budget.limit) - ticket.held, prepay=True)
                 return work(body, ticket.try_reserve)
             return await run_in_threadpool(work, body, ticket.reserve)
         except BudgetExceededError as exc:
