@@ -98,7 +98,7 @@ monitors:
     return path
 
 
-def charge_of(body: Body, size: int, max_rows: int) -> int:
+def charge_of(body: Body, size: int, max_rows: int, budget: int) -> int:
     """What the daemon charges this request, estimated as it does (0 for a daemon older than the estimate)."""
     try:
         from driftwatch.config import IngestLimits
@@ -127,7 +127,7 @@ def charge_of(body: Body, size: int, max_rows: int) -> int:
         pass
     # Rows give back what was reserved for the size once the body is scanned (Ticket.settle): their estimate alone
     # must cover them. A CloudEvent keeps what was reserved for its size until it is done.
-    return claimed[0] if body.route == "rows" else max(claimed[0], admission_bytes(len(body.data)))
+    return claimed[0] if body.route == "rows" else max(claimed[0], min(admission_bytes(len(body.data)), budget))
 
 
 def _vm(pid: int) -> dict[str, int]:
@@ -163,7 +163,12 @@ def run_single(body: Body, baseline: bool, root: Path, report: Report) -> Single
     finally:
         daemon.stop()
     return Single(
-        body.name, len(body.data), reply.status_code, peak, charge_of(body, report.size, report.max_rows), seconds
+        body.name,
+        len(body.data),
+        reply.status_code,
+        peak,
+        charge_of(body, report.size, report.max_rows, report.budget),
+        seconds,
     )
 
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from driftwatch.config import LIMIT_NAMES, IngestLimits
 from driftwatch.ingest.payloads import (
     ARROW_TYPES,
+    NDJSON_TYPES,
     ParsedRows,
     PayloadError,
     decode_body,
@@ -31,13 +32,16 @@ _OPENERS = (ord("["), ord("{"))
 _CLOSERS = (ord("]"), ord("}"))
 # Python's objects for parsed JSON, per token, at the peak of orjson.loads (its lists grow by reallocation) plus the
 # column lists built from them; measured with CPython 3.11 (docs/operations.md#memory), rounded up.
-CONTAINER_BYTES, VALUE_BYTES, KEY_BYTES, STRING_BYTES = 32, 64, 88, 36
+CONTAINER_BYTES, VALUE_BYTES, KEY_BYTES, STRING_BYTES = 32, 64, 104, 36
+# Each NDJSON line is a value of its own, kept in a list with its line number.
+LINE_BYTES = VALUE_BYTES + 16
 # What shaping costs per row and monitor feature, plus one for type errors: the float64 or string offset, masks, and
 # the batch encoded for the spool. A string column read as numbers also goes through one Python str per value.
 SHAPED_CELL_BYTES, STRING_CELL_BYTES = 16, 72
-# The most memory per byte of body the parse estimate below can come to (40 for `"":0,` repeated), plus the body
-# and its joined copy: what a request is admitted with before its body is read, and given back once it is scanned.
-WORST_BYTES_PER_BYTE = 42
+# The most memory per byte of body the parse estimate below can come to (47 for chains of one-key objects, 43 for
+# `{"":0},` repeated), plus the body and its joined copy: what a request is admitted with before its body is read
+# (at most the whole budget), given back down to the estimate once the body is scanned.
+WORST_BYTES_PER_BYTE = 50
 Reserve = Callable[[int], None]
 
 
@@ -127,11 +131,14 @@ def read_rows(
         raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
     charge.reserve(scan_bytes(len(body)))
     data = decode_body(body, content_encoding, limits.max_decoded_bytes, charge.reserve)
-    arrow = media_type(content_type)[0] in ARROW_TYPES
+    mime = media_type(content_type)[0]
+    arrow = mime in ARROW_TYPES
     if arrow:
         _, parse = check_arrow(data, limits)  # buffers read (or decompressed) from the stream
     else:
         parse = check_json(data, limits).parse_bytes
+        if mime in NDJSON_TYPES:
+            parse += LINE_BYTES * (data.count(b"\n") + 1)
     charge.reserve(parse)
     charge.settle()
     parsed = parse_rows(data, content_type, limits, keep)

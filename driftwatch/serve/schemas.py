@@ -31,6 +31,9 @@ class ErrorBody(BaseModel):
     allowed: list[str] | None = Field(None, description="405: the methods the path accepts.")
     monitors: list[str] | None = Field(None, description="404 for an unknown monitor: the configured monitors.")
     reasons: list[str] | None = Field(None, description="503 from /readyz: why the daemon is not ready.")
+    limit: str | None = Field(
+        None, description="503 or 413 from ingest: the ingest.limits entry refusing it (max_inflight_bytes)."
+    )
 
 
 class RowErrorOut(_Model):
