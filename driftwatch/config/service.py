@@ -18,6 +18,8 @@ class StorageSettings(Strict):
     """Where check history is kept; SQLite in data_dir unless a URL is given."""
 
     url: str | None = None
+    # Checks queued while the database is unreachable (a few KB each, about 0.5 KB per feature).
+    outbox_max_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024, description="data_dir/outbox at most")
 
     @field_validator("url")
     @classmethod
@@ -130,12 +132,21 @@ class IngestLimits(Strict):
     max_string_bytes: int = Field(default=64 * 1024, ge=16, description="one JSON string (key or value)")
     max_columns: int = Field(default=1000, ge=1, description="distinct columns of one request")
     max_rows: int = Field(default=1_000_000, ge=1, description="rows of one request")
+    # Every request in progress together: what decoding, parsing and shaping them takes (docs/operations.md#memory).
+    max_inflight_bytes: int = Field(
+        default=768 * 1024 * 1024, ge=1024 * 1024, description="memory of all requests being decoded, estimated"
+    )
 
     @model_validator(mode="after")
     def _decoded_covers_body(self) -> IngestLimits:
         if self.max_decoded_bytes < self.max_body_bytes:
             raise ValueError(
                 f"max_decoded_bytes ({self.max_decoded_bytes}) must be at least max_body_bytes ({self.max_body_bytes})"
+            )
+        if self.max_inflight_bytes < 4 * self.max_decoded_bytes:
+            raise ValueError(
+                f"max_inflight_bytes ({self.max_inflight_bytes}) must be at least 4 x max_decoded_bytes"
+                f" ({4 * self.max_decoded_bytes}): one request of that size needs its body, a decoded copy and more"
             )
         return self
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from driftwatch.config import LIMIT_NAMES, CloudEventRoute, IngestLimits
 from driftwatch.ingest.inference import BODY_KEYS, decode_inference
-from driftwatch.ingest.limits import check_json
+from driftwatch.ingest.limits import Reserve, check_json, no_reserve
 from driftwatch.ingest.payloads import PayloadError, RowError, describe, media_type
 
 EventKind = Literal["request", "response"]
@@ -106,30 +106,33 @@ class CloudEvent:
         return ", ".join(f"{k} '{v}'" if v is not None else f"{k} not set" for k, v in shown.items())
 
 
-def parse_cloudevent(headers: Mapping[str, str], body: bytes, limits: IngestLimits | None = None) -> CloudEvent:
+def parse_cloudevent(
+    headers: Mapping[str, str], body: bytes, limits: IngestLimits | None = None, reserve: Reserve = no_reserve
+) -> CloudEvent:
     """An event in binary mode (ce-* headers, body is data) or structured mode (application/cloudevents+json).
 
-    JSON is checked against `limits` (nesting, string length) before it is parsed.
+    JSON is checked against `limits` (nesting, string length) before it is parsed, and `reserve(n)` told the memory
+    parsing it will take (see driftwatch.ingest.limits.read_rows).
     """
     limits = limits or _DEFAULT_LIMITS
     lowered = {k.lower(): v for k, v in headers.items()}
     mime, _ = media_type(lowered.get("content-type"))
     if mime == STRUCTURED_TYPE:
-        return _structured(body, limits)
+        return _structured(body, limits, reserve)
     if mime == "application/cloudevents-batch+json":
         raise PayloadError("batched CloudEvents are not supported; send one event per request", 415)
     attributes = {k[3:]: unquote(v) for k, v in lowered.items() if k.startswith("ce-")}
     if not attributes:
         raise PayloadError(f"not a CloudEvent: no ce-* headers and Content-Type is not {STRUCTURED_TYPE}")
-    data = _json_data(body, lowered.get("content-type"), limits) if body.strip() else None
+    data = _json_data(body, lowered.get("content-type"), limits, reserve) if body.strip() else None
     return _event(attributes, data)
 
 
 _DEFAULT_LIMITS = IngestLimits()
 
 
-def _structured(body: bytes, limits: IngestLimits) -> CloudEvent:
-    check_json(body, limits)
+def _structured(body: bytes, limits: IngestLimits, reserve: Reserve) -> CloudEvent:
+    reserve(check_json(body, limits).parse_bytes)
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -144,11 +147,11 @@ def _structured(body: bytes, limits: IngestLimits) -> CloudEvent:
     data: Any = None
     encoding = envelope.get("datacontentencoding")  # CloudEvents 0.3's way to carry binary data
     if envelope.get("data_base64") is not None:
-        data = _base64_json(envelope["data_base64"], "data_base64", content_type, limits)
+        data = _base64_json(envelope["data_base64"], "data_base64", content_type, limits, reserve)
     elif encoding is not None:
         if not isinstance(encoding, str) or encoding.lower() != "base64":
             raise PayloadError(f"unsupported CloudEvent datacontentencoding {encoding!r} (valid: base64)", 415)
-        data = _base64_json(envelope.get("data"), "data", content_type, limits)
+        data = _base64_json(envelope.get("data"), "data", content_type, limits, reserve)
     elif "data" in envelope:
         _require_json(content_type)
         data = envelope["data"]
@@ -185,23 +188,24 @@ def _require_json(content_type: str | None) -> None:
         raise PayloadError(f"CloudEvent data must be JSON, got '{content_type}'", 415)
 
 
-def _json_data(raw: bytes, content_type: str | None, limits: IngestLimits) -> Any:
+def _json_data(raw: bytes, content_type: str | None, limits: IngestLimits, reserve: Reserve) -> Any:
     _require_json(content_type)
-    check_json(raw, limits)
+    reserve(check_json(raw, limits).parse_bytes)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"CloudEvent data is not valid JSON: {exc}") from exc
 
 
-def _base64_json(encoded: Any, attribute: str, content_type: str | None, limits: IngestLimits) -> Any:
+def _base64_json(encoded: Any, attribute: str, content_type: str | None, limits: IngestLimits, reserve: Reserve) -> Any:
     if not isinstance(encoded, str):
         raise PayloadError(f"CloudEvent '{attribute}' must be a base64 string, got {describe(encoded)}")
+    reserve(len(encoded))  # the bytes it decodes to, and the scan of them
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
         raise PayloadError(f"CloudEvent '{attribute}' is not valid base64: {exc}") from exc
-    return _json_data(raw, content_type, limits)
+    return _json_data(raw, content_type, limits, reserve)
 
 
 def find_route(routes: Sequence[CloudEventRoute], event: CloudEvent) -> int:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from driftwatch.config import LIMIT_NAMES, IngestLimits
 from driftwatch.ingest.payloads import (
     ARROW_TYPES,
+    NDJSON_TYPES,
     ParsedRows,
     PayloadError,
     decode_body,
@@ -19,11 +23,95 @@ from driftwatch.ingest.payloads import (
     parse_rows,
 )
 
-# Bytes scanned per step: the scan's own memory is a few arrays of this many elements, whatever the body size.
-_CHUNK = 1 << 20
+# Bytes scanned per step: the scan's own memory is a few arrays of this many elements, whatever the body size:
+# at most about 40 bytes per byte of a chunk (int64 positions of its structural bytes and masks over them).
+_CHUNK = 1 << 18
+_SCAN_BYTES_PER_BYTE = 40
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 _OPENERS = (ord("["), ord("{"))
 _CLOSERS = (ord("]"), ord("}"))
+# Python's objects for parsed JSON, per token, at the peak of orjson.loads (its lists grow by reallocation) plus the
+# column lists built from them; measured with CPython 3.11 (docs/operations.md#memory), rounded up.
+CONTAINER_BYTES, VALUE_BYTES, KEY_BYTES, STRING_BYTES = 32, 64, 104, 36
+# Each NDJSON line is a value of its own, kept in a list with its line number.
+LINE_BYTES = VALUE_BYTES + 16
+# What shaping costs per row and monitor feature, plus one for type errors: the float64 or string offset, masks, and
+# the batch encoded for the spool. A string column read as numbers also goes through one Python str per value.
+SHAPED_CELL_BYTES, STRING_CELL_BYTES = 16, 72
+# The most memory per byte of body the parse estimate below can come to (47 for chains of one-key objects, 43 for
+# `{"":0},` repeated), plus the body and its joined copy: what a request is admitted with before its body is read
+# (at most the whole budget), given back down to the estimate once the body is scanned.
+WORST_BYTES_PER_BYTE = 50
+Reserve = Callable[[int], None]
+
+
+class Charge(Protocol):
+    """A request's claim on the admission budget (driftwatch.serve.admission.Ticket)."""
+
+    def reserve(self, n: int) -> None:
+        """Claim n more bytes of memory before allocating them; may wait, raises when refused."""
+
+    def settle(self) -> None:
+        """Give back what was reserved up front beyond what has been claimed."""
+
+
+class _NoCharge:
+    def reserve(self, n: int) -> None:
+        return None
+
+    def settle(self) -> None:
+        return None
+
+
+# For callers without an admission budget.
+NO_CHARGE: Charge = _NoCharge()
+
+
+def no_reserve(_: int) -> None:
+    """A Reserve that holds nothing back: for callers without an admission budget."""
+    return None
+
+
+def admission_bytes(size: int) -> int:
+    """What a body of `size` bytes may take before its scan tells more: reserved before it is read."""
+    return size * WORST_BYTES_PER_BYTE + scan_bytes(size)
+
+
+@dataclass(frozen=True)
+class JsonScan:
+    """Counts of a JSON document's tokens outside strings, from check_json: what parsing it will allocate."""
+
+    containers: int = 0
+    values: int = 0
+    keys: int = 0
+    strings: int = 0
+
+    @property
+    def parse_bytes(self) -> int:
+        """An upper estimate of the memory orjson's objects (and the columns built from them) take."""
+        return (
+            CONTAINER_BYTES * self.containers
+            + VALUE_BYTES * self.values
+            + KEY_BYTES * self.keys
+            + STRING_BYTES * self.strings
+        )
+
+
+def scan_bytes(size: int) -> int:
+    """What check_json (or check_arrow) holds at once while it scans a body of `size` bytes."""
+    return min(size, _CHUNK) * _SCAN_BYTES_PER_BYTE
+
+
+def shaped_bytes(table: pa.Table, keep: Collection[str] | None) -> int:
+    """An upper estimate of the table in the monitor's shape (features `keep`) and of what shaping it allocates."""
+    features = len(keep) if keep is not None else table.num_columns
+    strings = sum(
+        1
+        for field in table.schema
+        if (keep is None or field.name in keep)
+        and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+    )
+    return table.num_rows * (SHAPED_CELL_BYTES * (features + 1) + STRING_CELL_BYTES * strings)
 
 
 def read_rows(
@@ -32,17 +120,32 @@ def read_rows(
     content_encoding: str | None,
     limits: IngestLimits,
     keep: Collection[str] | None = None,
+    charge: Charge = NO_CHARGE,
 ) -> ParsedRows:
-    """Rows of an untrusted request body, every limit checked before the step it protects."""
+    """Rows of an untrusted request body, every limit checked before the step it protects.
+
+    `charge` is told, before each step, the bytes of memory it is about to take (decoding, parsing, shaping into the
+    monitor's schema), so that an admission budget can hold the request back before they are allocated.
+    """
     if len(body) > limits.max_body_bytes:
         raise limit_error(f"a body of {len(body)} bytes", "max_body_bytes", limits.max_body_bytes, 413)
-    data = decode_body(body, content_encoding, limits.max_decoded_bytes)
-    if media_type(content_type)[0] in ARROW_TYPES:
-        check_arrow(data, limits)
+    charge.reserve(scan_bytes(len(body)))
+    data = decode_body(body, content_encoding, limits.max_decoded_bytes, charge.reserve)
+    mime = media_type(content_type)[0]
+    arrow = mime in ARROW_TYPES
+    if arrow:
+        _, parse = check_arrow(data, limits)  # buffers read (or decompressed) from the stream
     else:
-        check_json(data, limits)
+        parse = check_json(data, limits).parse_bytes
+        if mime in NDJSON_TYPES:
+            parse += LINE_BYTES * (data.count(b"\n") + 1)
+    charge.reserve(parse)
+    charge.settle()
     parsed = parse_rows(data, content_type, limits, keep)
     check_table(parsed.table, limits)
+    # JSON's objects are gone once the table is built: shaping may reuse their share; Arrow's buffers stay.
+    built = 0 if arrow else parsed.table.nbytes - parse
+    charge.reserve(shaped_bytes(parsed.table, keep) + built)
     return parsed
 
 
@@ -51,17 +154,21 @@ def limit_reason(exc: PayloadError) -> str:
     return exc.limit if exc.limit in LIMIT_NAMES else "payload"
 
 
-def check_json(data: bytes, limits: IngestLimits) -> None:
+def check_json(data: bytes, limits: IngestLimits) -> JsonScan:
     """Refuse JSON (or NDJSON) nested deeper than max_depth or holding a string longer than max_string_bytes.
 
     A linear scan in fixed-size steps, before any parser builds objects: orjson accepts 1,024 levels and Arrow's
     struct inference costs far more than the bytes of a deep value. Exact for valid JSON; what is not valid JSON is
-    refused by the parser afterwards either way.
+    refused by the parser afterwards either way. Returns the tokens counted on the way, what parsing will cost.
     """
     depth = 0  # brackets open outside strings at the start of the chunk
     in_string = False
     pending = 0  # bytes of the string still open at the start of the chunk
     backslashes = 0  # the run of backslashes that ended the previous chunk
+    quote_count = 0
+    tokens = np.zeros(5, dtype=np.int64)  # by kind
+    empty = 0
+    open_at_end = False  # the previous chunk ended on an opening bracket: an empty pair may straddle the chunks
     view = np.frombuffer(data, np.uint8)
     for start in range(0, len(view), _CHUNK):
         c = view[start : start + _CHUNK]
@@ -72,24 +179,38 @@ def check_json(data: bytes, limits: IngestLimits) -> None:
             quotes, backslashes = _unescaped(c, quotes, slashes, backslashes)
         else:
             backslashes = 0
-        steps = _STEP[c]
-        at = np.flatnonzero(steps)
-        # A bracket is inside a string when an odd number of quotes (counting one still open) precede it.
-        outside = (np.searchsorted(quotes, at) + in_string) & 1 == 0
-        levels = np.cumsum(steps[at[outside]], dtype=np.int64)
+        at = np.flatnonzero(_KIND[c])
+        # A structural byte is inside a string when an odd number of quotes (counting one still open) precede it.
+        at = at[(np.searchsorted(quotes, at) + in_string) & 1 == 0]
+        kinds = _KIND[c[at]]
+        levels = np.cumsum(_STEP[kinds], dtype=np.int64)
         if len(levels):
             deepest = depth + int(levels.max())
             if deepest > limits.max_depth:
                 raise limit_error(f"JSON nested {deepest} levels deep", "max_depth", limits.max_depth)
             depth += int(levels[-1])
+            tokens += np.bincount(kinds, minlength=len(tokens))
+            # `[]` and `{}` hold no value (with whitespace between them they are counted as one: an overestimate).
+            empty += int(np.count_nonzero((kinds[1:] == _CLOSE) & (kinds[:-1] == _OPEN) & (np.diff(at) == 1)))
+            empty += int(open_at_end and at[0] == 0 and kinds[0] == _CLOSE)
+        open_at_end = bool(len(at) and at[-1] == n - 1 and kinds[-1] == _OPEN)
         pending = _check_strings(quotes, n, in_string, pending, limits.max_string_bytes)
+        quote_count += len(quotes)
         in_string = bool((len(quotes) + in_string) % 2)
+    containers = int(tokens[_OPEN])
+    # A value per element: one for the document, one per comma, one per container that is not empty.
+    values = 1 + int(tokens[_COMMA]) + containers - empty
+    return JsonScan(containers, values, int(tokens[_COLON]), quote_count // 2)
 
 
-# +1 for a bracket that opens, -1 for one that closes, 0 for any other byte.
-_STEP = np.zeros(256, dtype=np.int8)
-_STEP[list(_OPENERS)] = 1
-_STEP[list(_CLOSERS)] = -1
+# The structural bytes by kind (0: any other byte), and the change in depth each kind makes.
+_OPEN, _CLOSE, _COMMA, _COLON = 1, 2, 3, 4
+_KIND = np.zeros(256, dtype=np.int8)
+_KIND[list(_OPENERS)] = _OPEN
+_KIND[list(_CLOSERS)] = _CLOSE
+_KIND[ord(",")] = _COMMA
+_KIND[ord(":")] = _COLON
+_STEP = np.array([0, 1, -1, 0, 0], dtype=np.int8)
 
 
 def _unescaped(c: np.ndarray, quotes: np.ndarray, slashes: np.ndarray, carried: int) -> tuple[np.ndarray, int]:
@@ -146,10 +267,28 @@ def check_table(table: pa.Table, limits: IngestLimits) -> None:
         raise limit_error(f"{table.num_rows} rows", "max_rows", limits.max_rows, 413)
     if table.num_columns > limits.max_columns:
         raise limit_error(f"{table.num_columns} columns", "max_columns", limits.max_columns)
-    for field in table.schema:
+    for field, column in zip(table.schema, table.columns, strict=True):
         depth = type_depth(field.type)
         if depth > limits.max_depth:
             raise limit_error(f"column '{field.name}' nested {depth} levels deep", "max_depth", limits.max_depth)
+        if pa.types.is_dictionary(field.type) and _decoded_size(column) > limits.max_decoded_bytes:
+            # Indices may repeat a long value: a stream of a few MB would decode to gigabytes.
+            what = f"column '{field.name}' once its dictionary is decoded"
+            raise limit_error(what, "max_decoded_bytes", limits.max_decoded_bytes, 413)
+
+
+def _decoded_size(column: pa.ChunkedArray) -> int:
+    """Bytes of values a dictionary column holds once decoded; 0 for fixed-width values (bounded by rows)."""
+    value_type = column.type.value_type
+    if not (pa.types.is_binary(value_type) or pa.types.is_string(value_type)) and not (
+        pa.types.is_large_binary(value_type) or pa.types.is_large_string(value_type)
+    ):
+        return 0
+    total = 0
+    for chunk in column.chunks:
+        lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
+        total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+    return total
 
 
 def type_depth(t: pa.DataType) -> int:
@@ -162,16 +301,17 @@ def type_depth(t: pa.DataType) -> int:
     return deepest
 
 
-def check_arrow(body: bytes, limits: IngestLimits) -> None:
+def check_arrow(body: bytes, limits: IngestLimits) -> tuple[int, int]:
     """Refuse an Arrow stream whose batches declare more rows, or unpack to more bytes, than the limits allow.
 
     Read from each message's metadata before Arrow decodes it: a compressed buffer states the size it unpacks to,
     so a small stream cannot make the reader allocate gigabytes. What cannot be read is left to the Arrow reader.
+    Returns the rows and bytes the batches declare.
     """
     try:
         messages = list(pa.ipc.MessageReader.open_stream(pa.py_buffer(body)))
     except (pa.ArrowException, OSError, ValueError):
-        return
+        return 0, 0
     rows = size = 0
     for message in messages:
         try:
@@ -186,6 +326,7 @@ def check_arrow(body: bytes, limits: IngestLimits) -> None:
             raise limit_error(f"{rows} rows", "max_rows", limits.max_rows, 413)
         if size > limits.max_decoded_bytes:
             raise limit_error("the decoded Arrow stream", "max_decoded_bytes", limits.max_decoded_bytes, 413)
+    return rows, size
 
 
 # Flatbuffers field ids (format/Message.fbs): Message.header_type/header, DictionaryBatch.data, RecordBatch.*.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from array import array
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,13 @@ class ParsedRows:
     errors: tuple[RowError, ...]
 
 
-def decode_body(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """The body after Content-Encoding, never longer than max_bytes, even when decompressing a gzip bomb."""
+def decode_body(
+    body: bytes, content_encoding: str | None, max_bytes: int, reserve: Callable[[int], None] | None = None
+) -> bytes:
+    """The body after Content-Encoding, never longer than max_bytes, even when decompressing a gzip bomb.
+
+    `reserve(n)` is told of each step's output before the next, and of the final copy, as it is decompressed.
+    """
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     encoding = (content_encoding or "").strip().lower()
@@ -75,10 +81,18 @@ def decode_body(body: bytes, content_encoding: str | None, max_bytes: int) -> by
         return body
     if encoding not in ("gzip", "x-gzip"):
         raise PayloadError(f"unsupported Content-Encoding '{content_encoding}' (use gzip or identity)", 415)
-    return _gunzip(body, max_bytes)
+    return _gunzip(body, max_bytes, reserve or _ignore)
 
 
-def _gunzip(body: bytes, max_bytes: int) -> bytes:
+def _ignore(_: int) -> None:
+    return None
+
+
+# Decompressed in steps of at most this many bytes, each reserved before the next one is produced.
+_GUNZIP_STEP = 1 << 20
+
+
+def _gunzip(body: bytes, max_bytes: int, reserve: Callable[[int], None]) -> bytes:
     chunks: list[bytes] = []
     size = 0
     data = body
@@ -86,10 +100,11 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
     try:
         while True:
             # max_length caps each step, so at most max_bytes + 1 bytes are ever held.
-            chunk = decompressor.decompress(data, max_bytes + 1 - size)
+            chunk = decompressor.decompress(data, min(max_bytes + 1 - size, _GUNZIP_STEP))
             size += len(chunk)
             if size > max_bytes:
                 raise limit_error("the decompressed body", "max_decoded_bytes", max_bytes, 413)
+            reserve(len(chunk))
             chunks.append(chunk)
             if decompressor.eof:
                 data = decompressor.unused_data
@@ -103,6 +118,7 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
                 raise PayloadError("gzip body is truncated")
     except zlib.error as exc:
         raise PayloadError(f"body is not valid gzip: {exc}") from exc
+    reserve(size)  # the joined copy, beside its pieces for a moment
     return b"".join(chunks)
 
 
@@ -199,10 +215,10 @@ def _parse_ndjson(body: bytes, limits: IngestLimits, keep: Collection[str] | Non
         _check_columns(table.num_columns, limits)
         return ParsedRows(_null_others(table, keep), 0, ())
     items: list[Any] = []
-    rows: list[int] = []
+    rows = array("q")  # 8 bytes a row, where a list of ints costs 36
     malformed: list[RowError] = []
     malformed_count = 0
-    for number, line in enumerate(body.split(b"\n")):
+    for number, line in enumerate(_lines(body)):
         if not line.strip(_BLANK):
             continue
         try:
@@ -216,6 +232,15 @@ def _parse_ndjson(body: bytes, limits: IngestLimits, keep: Collection[str] | Non
     parsed = rows_to_table(items, rows, keep=keep, limits=limits)
     errors = sorted(malformed + list(parsed.errors), key=lambda e: e.row)[:MAX_ROW_ERRORS]
     return ParsedRows(parsed.table, parsed.rejected + malformed_count, tuple(errors))
+
+
+def _lines(body: bytes) -> Iterator[bytes]:
+    """The lines of a body one at a time: a list of them all would cost more than the body itself."""
+    start = 0
+    while (end := body.find(b"\n", start)) >= 0:
+        yield body[start:end]
+        start = end + 1
+    yield body[start:]
 
 
 def _read_ndjson_fast(body: bytes) -> pa.Table | None:

@@ -7,12 +7,24 @@ import hmac
 import ipaddress
 from collections.abc import Callable, Sequence
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driftwatch.config import Config, Scope, TokenSpec
 from driftwatch.errors import DriftwatchError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="driftwatch"'}
+# Declares the scheme in the OpenAPI document (components.securitySchemes.bearer) and, with each route's scope, its
+# security requirement; it reads the header without refusing anything: Authorizer.check decides.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    auto_error=False,
+    description=(
+        "A token of server.auth.tokens, sent as `Authorization: Bearer <token>`. Each operation lists the scope it"
+        " needs (`ingest`, `read` or `admin`; `admin` grants every scope). Enforced only while at least one token is"
+        " configured; without one every route is open."
+    ),
+)
 
 
 class Authorizer:
@@ -55,14 +67,17 @@ class Authorizer:
 
 
 def requires(authorizer: Authorizer, scope: Scope | None) -> list[Callable[..., None]]:
-    """The `dependencies=` of a route needing `scope` (None: open to anyone)."""
+    """The `dependencies=` of a route needing `scope` (None: open to anyone), declared in the OpenAPI document."""
     if scope is None:
         return []
 
-    def dependency(request: Request) -> None:
+    # A default, not Annotated: with postponed annotations FastAPI could not resolve the local `scope`.
+    def dependency(
+        request: Request, _credentials: HTTPAuthorizationCredentials | None = Security(BEARER, scopes=[scope])
+    ) -> None:
         authorizer.check(request.headers.get("authorization"), scope)
 
-    return [Depends(dependency)]
+    return [Security(dependency)]
 
 
 class UnauthenticatedListenerError(DriftwatchError):

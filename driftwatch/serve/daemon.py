@@ -24,8 +24,8 @@ from driftwatch.ingest.filesource import ingest_new_files
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
-from driftwatch.reference import readers
 from driftwatch.reference.profile import load_profile
+from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.serve.restore import Restores
@@ -97,7 +97,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         # KServe logs a request and its response as two events; joining them makes predictions columns.
         self.joiners = {m.name: EventJoiner(ingest.join_timeout, ingest.max_pending_events) for m in config.monitors}
         self._events_lock = threading.Lock()
-        self._event_rows: dict[str, list[pa.Table]] = {}
+        self.events = EventFlusher(self.joiners, ingest.max_pending_events, lambda m, t: self.ingest(m, t).accepted)
         self._events_stop = threading.Event()
         self._events_thread = threading.Thread(target=self._event_loop, name="driftwatch-events", daemon=True)
         # Refused CloudEvents by (monitor, reason); monitor "" when the event reached no monitor. From zero.
@@ -109,7 +109,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         self.scheduled = False
         self.storage_errors = 0
         # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
-        self.outbox = Outbox(config.data_dir / "outbox")
+        self.outbox = Outbox(config.data_dir / "outbox", config.storage.outbox_max_bytes)
         self.storage_error: str | None = None
         self._schema_ready = False
         self._unrecorded: dict[str, ReferenceInfo] = {}
@@ -271,8 +271,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         joined = self.joiners[name].add(event_id, kind, table)
         if joined is None:
             return 0
-        with self._events_lock:
-            self._event_rows.setdefault(name, []).append(joined)
+        self.events.add(name, joined)
         return joined.num_rows
 
     def reject_event(self, monitor: str | None, reason: str, message: str) -> None:
@@ -289,22 +288,9 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
 
     def flush_events(self, *, expire_all: bool = False) -> int:
         """Ingest joined rows, and requests whose response did not come in time, one batch per monitor."""
-        with self._events_lock:
-            pending, self._event_rows = self._event_rows, {}
-        total = 0
-        for name, joiner in self.joiners.items():
-            tables = pending.get(name, []) + (joiner.drain() if expire_all else joiner.expire())
-            if not tables:
-                continue
-            try:
-                total += self.ingest(name, readers.concat(tables)).accepted
-            except DriftwatchError:
-                for table in tables:  # columns that cannot be unified: one batch each
-                    try:
-                        total += self.ingest(name, table).accepted
-                    except DriftwatchError:
-                        log.exception("could not ingest logged inferences", extra={"monitor": name})
-        return total
+        return self.events.flush(
+            lambda m: self.joiners[m].drain() if expire_all else self.joiners[m].expire(), final=expire_all
+        )
 
     def _event_loop(self) -> None:
         while not self._events_stop.wait(EVENT_FLUSH_SECONDS):

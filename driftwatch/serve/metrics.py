@@ -86,6 +86,13 @@ class DaemonCollector(Collector):
         yield CounterMetricFamily(
             "driftwatch_storage_errors", "Failed writes to the history database.", value=d.storage_errors
         )
+        yield GaugeMetricFamily(
+            "driftwatch_outbox_bytes", "Bytes of the checks queued in data_dir/outbox.", value=d.outbox.size_bytes
+        )
+        dropped = _counter("driftwatch_outbox_dropped_checks", "Queued checks dropped: outbox full.", ["trigger"])
+        for trigger in ("schedule", "manual", "window_close"):  # from zero, so that increase() sees the first
+            dropped.add_metric([trigger], d.outbox.dropped.get(trigger, 0))
+        yield dropped
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
         yield from _reference_families(d)
@@ -122,6 +129,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     checks = _counter("driftwatch_checks", "Checks by outcome.", ["monitor", "outcome"])
     events = _counter("driftwatch_cloudevents", "Logged inferences by outcome.", ["monitor", "outcome"])
     pending = _gauge("driftwatch_cloudevents_pending", "Logged inferences waiting for their other half.")
+    unspooled = _gauge("driftwatch_cloudevents_unspooled", "Acknowledged inferences the spool refused, to be retried.")
     spool = _gauge("driftwatch_spool_bytes", "Bytes of spool segments on disk.")
     spool_errors = _counter("driftwatch_spool_write_errors", "Failed spool writes (disk full, read-only data_dir).")
     corrupt = _counter("driftwatch_spool_corrupt_segments", "Unreadable spool segments set aside at restore.")
@@ -157,6 +165,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
             events.add_metric([name, "expired_request"], js.expired_requests)
             events.add_metric([name, "dropped_response"], js.dropped_responses)
             pending.add_metric(m, js.pending)
+            events.add_metric([name, "dropped_unspooled"], d.events.dropped.get(name, 0))
+            unspooled.add_metric(m, d.events.held(name))
         live = state.live
         if live is None:
             continue
@@ -205,7 +215,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         ref_info,
         ref_rows,
     )
-    yield from (interval, last, success, checks, events, pending, spool, spool_errors, corrupt)
+    yield from (interval, last, success, checks, events, pending, unspooled, spool, spool_errors, corrupt)
     yield from (restoring, restored, restore_seconds, checkpoint_at, checkpoint_errors)
 
 

@@ -129,13 +129,19 @@ class StorageOutages:
     def degraded(self) -> list[str]:
         """Reasons the daemon works in part: it still ingests and checks, but cannot store the results yet."""
         waiting = len(self.outbox)
+        reasons = []
         if self.storage_error is not None:
-            return [
+            reasons.append(
                 f"storage unreachable: {self.store.url}: {self.storage_error} ({waiting} checks waiting to be stored)"
-            ]
-        if waiting:
-            return [f"storing queued checks: {waiting} waiting"]
-        return []
+            )
+        elif waiting:
+            reasons.append(f"storing queued checks: {waiting} waiting")
+        if self.outbox.dropped_since_empty:
+            reasons.append(
+                f"outbox full: {self.outbox.dropped_since_empty} queued checks dropped to stay within"
+                f" storage.outbox_max_bytes ({self.outbox.max_bytes}), open windows' scheduled checks first"
+            )
+        return reasons
 
 
 def reference_info(profile: ReferenceProfile) -> ReferenceInfo:

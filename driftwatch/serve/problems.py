@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error with its HTTP status and optional detail fields."""
 
-    def __init__(self, status: int, message: str, **extra: Any):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any):
         self.status = status
         self.message = message
+        self.headers = headers
         self.extra = extra
         super().__init__(message)
 
@@ -42,7 +43,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.message, **exc.extra)
+        return error_response(exc.status, exc.message, exc.headers, **exc.extra)
 
     @app.exception_handler(DriftwatchError)
     async def _driftwatch_error(_: Request, exc: DriftwatchError) -> JSONResponse:

@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from driftwatch import __version__
@@ -17,9 +18,10 @@ from driftwatch.checks import results
 from driftwatch.config import Scope
 from driftwatch.errors import UnknownMonitorError
 from driftwatch.ingest.cloudevents import event_rows, find_route, parse_cloudevent, reject_reason
-from driftwatch.ingest.limits import check_table, limit_reason, read_rows
+from driftwatch.ingest.limits import Reserve, admission_bytes, check_table, limit_reason, read_rows, scan_bytes
 from driftwatch.ingest.payloads import PayloadError, decode_body
 from driftwatch.serve import schemas
+from driftwatch.serve.admission import RETRY_AFTER_SECONDS, BudgetExceededError, InflightBudget, Ticket
 from driftwatch.serve.auth import Authorizer, requires
 from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
@@ -57,6 +59,13 @@ def create_app(daemon: Daemon) -> FastAPI:
     features = FeatureLines(daemon)
     install(app)
     app.add_middleware(HttpMetrics, registry=registry)
+    # One budget for every ingest request in progress: their memory together stays within max_inflight_bytes.
+    budget = app.state.budget = InflightBudget(settings.limits.max_inflight_bytes)
+    Gauge(
+        "driftwatch_ingest_inflight_bytes",
+        "Memory held by ingest requests in progress, as charged against ingest.limits.max_inflight_bytes.",
+        registry=registry,
+    ).set_function(lambda: budget.used)
 
     # Each route's scope is its `dependencies=need(...)`; docs/api.md lists them, tests/daemon/test_auth.py checks each.
     authorizer = Authorizer(daemon.config.tokens)
@@ -69,20 +78,30 @@ def create_app(daemon: Daemon) -> FastAPI:
         if daemon.draining:
             raise ApiError(503, "shutting down: not accepting rows")
 
-    async def _body(request: Request) -> bytes:
+    async def _body(request: Request, ticket: Ticket) -> bytes:
         limit = settings.limits.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise PayloadError(
                 f"a body of {length} bytes exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes"
             )
+        # Admitted before it is read, with what its size may cost at most (given back once it is scanned): a request
+        # waiting for room holds no more than the server's read buffer, and none waits holding part of its room.
+        if length is not None and length.isdigit():
+            await ticket.reserve_async(min(admission_bytes(int(length)), budget.limit), prepay=True)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise PayloadError(f"the body exceeds ingest.limits.max_body_bytes ({limit})", 413, "max_body_bytes")
+            await ticket.reserve_async(len(chunk))
             chunks.append(chunk)
+        await ticket.reserve_async(size)  # the joined copy, beside the pieces for a moment
         return b"".join(chunks)
+
+    def _over_budget(exc: BudgetExceededError) -> ApiError:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
+        return ApiError(exc.status, str(exc), headers, limit=exc.limit)
 
     @app.post(
         "/v1/monitors/{monitor}/rows",
@@ -102,16 +121,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Accept rows as a JSON array, NDJSON or an Arrow IPC stream (optionally gzip); 202 once durable."""
         _accepting()
         live = daemon.live(monitor)
-        try:
-            body = await _body(request)
-        except PayloadError as exc:
-            live.counters.reject(limit_reason(exc), 1)
-            raise ApiError(exc.status, str(exc)) from None
 
-        def work() -> dict[str, Any]:
+        def work(body: bytes, ticket: Ticket) -> dict[str, Any]:
             try:
                 # Only the monitor's features are built: other columns keep their names, never their values.
-                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep=live.shaper.names)
+                keep = live.shaper.names
+                parsed = read_rows(body, content_type, content_encoding, settings.limits, keep, ticket)
             except PayloadError as exc:
                 live.counters.reject(limit_reason(exc), 1)
                 raise ApiError(exc.status, str(exc)) from None
@@ -133,7 +148,19 @@ def create_app(daemon: Daemon) -> FastAPI:
                 "ignored_columns": list(outcome.unknown_columns),
             }
 
-        return await run_in_threadpool(work)
+        ticket = budget.ticket()
+        try:
+            try:
+                body = await _body(request, ticket)
+            except PayloadError as exc:
+                live.counters.reject(limit_reason(exc), 1)
+                raise ApiError(exc.status, str(exc)) from None
+            return await run_in_threadpool(work, body, ticket)
+        except BudgetExceededError as exc:
+            live.counters.reject(exc.limit, 1)
+            raise _over_budget(exc) from None
+        finally:
+            ticket.release()
 
     @app.post(
         "/v1/cloudevents",
@@ -147,17 +174,13 @@ def create_app(daemon: Daemon) -> FastAPI:
     async def post_cloudevent(request: Request) -> Response:
         """Inference-logger events of KServe, MLServer and Seldon Core (CloudEvents binary or structured mode)."""
         _accepting()
-        try:
-            body = await _body(request)
-        except PayloadError as exc:
-            daemon.reject_event(None, reject_reason(exc), str(exc))
-            raise ApiError(exc.status, str(exc)) from None
 
-        def work() -> Response:
+        def work(body: bytes, reserve: Reserve) -> Response:
             monitor = None
             try:
                 decoded = decode_body(body, None, settings.limits.max_decoded_bytes)
-                event = parse_cloudevent(request.headers, decoded, settings.limits)
+                reserve(scan_bytes(len(decoded)))
+                event = parse_cloudevent(request.headers, decoded, settings.limits, reserve)
                 index = find_route(settings.cloudevents, event)
                 route = settings.cloudevents[index]
                 monitor = route.monitor
@@ -169,6 +192,9 @@ def create_app(daemon: Daemon) -> FastAPI:
             except PayloadError as exc:
                 daemon.reject_event(monitor, reject_reason(exc), str(exc))
                 raise ApiError(exc.status, str(exc)) from None
+            except BudgetExceededError as exc:
+                daemon.reject_event(monitor, exc.limit, str(exc))
+                raise _over_budget(exc) from None
             joined = daemon.ingest_event(route.monitor, event.join_key, event.kind, rows.table)
             doc = {
                 "monitor": route.monitor,
@@ -181,10 +207,24 @@ def create_app(daemon: Daemon) -> FastAPI:
             # Serialized directly: FastAPI's generic encoder costs as much as the rest of this small request.
             return Response(orjson.dumps(doc), status_code=202, media_type="application/json")
 
-        # A logged inference is usually one small request: handle it on the event loop, skipping the thread hop.
-        if len(body) <= SMALL_EVENT_BYTES:
-            return work()
-        return await run_in_threadpool(work)
+        ticket = budget.ticket()
+        try:
+            try:
+                body = await _body(request, ticket)
+            except PayloadError as exc:
+                daemon.reject_event(None, reject_reason(exc), str(exc))
+                raise ApiError(exc.status, str(exc)) from None
+            # A logged inference is usually one small request: handle it on the event loop, skipping the thread
+            # hop; what it claims comes from what was reserved for its size, so it never waits there.
+            if len(body) <= SMALL_EVENT_BYTES:
+                await ticket.reserve_async(min(admission_bytes(len(body)), budget.limit) - ticket.held, prepay=True)
+                return work(body, ticket.try_reserve)
+            return await run_in_threadpool(work, body, ticket.reserve)
+        except BudgetExceededError as exc:
+            daemon.reject_event(None, exc.limit, str(exc))
+            raise _over_budget(exc) from None
+        finally:
+            ticket.release()
 
     @app.post(
         "/v1/monitors/{monitor}/checks",

@@ -35,6 +35,9 @@ class ErrorBody(BaseModel):
         None, description="A failed reference reload: missing, unreadable, invalid, unwritable or shutting_down."
     )
     reference_version: str | None = Field(None, description="A failed reference reload: the version still in use.")
+    limit: str | None = Field(
+        None, description="503 or 413 from ingest: the ingest.limits entry refusing it (max_inflight_bytes)."
+    )
 
 
 class RowErrorOut(_Model):

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import uvicorn
 
 from driftwatch.config import Config
+from driftwatch.serve.allocator import return_freed_memory
 from driftwatch.serve.auth import refuse_open_listener
 from driftwatch.serve.daemon import Daemon
 from driftwatch.serve.routes import create_app
@@ -129,6 +130,9 @@ def serve(config: Config, *, log_format: LogFormat = "text", host: str | None = 
     refuse_open_listener(config, host)
     if config.ingest.token:
         log.warning("ingest.token is deprecated: list it under server.auth.tokens with scopes [ingest]")
+    allocator = return_freed_memory()
+    if allocator:
+        log.info("allocator set to return freed memory", extra={"changed": ", ".join(allocator)})
     daemon = Daemon(config)
     daemon.restore_in_background = True  # the server answers (/healthz, /readyz "restoring") while spools replay
 

@@ -1,16 +1,23 @@
 """Durable queue of check results the history database could not take, written to it in order when it returns.
 
-One fsynced JSON file per check under `data_dir/outbox/`, named by a sequence number so that order survives
-restarts. An entry is deleted only after its check is committed; the store skips a check it already holds
-(same monitor, start time and trigger), so a crash between the commit and the delete stores nothing twice.
+One fsynced JSON file per check under `data_dir/outbox/`, named by a sequence number (so that order survives
+restarts) and its trigger. An entry is deleted only after its check is committed; the store skips a check it already
+holds (same monitor, start time and trigger), so a crash between the commit and the delete stores nothing twice.
+
+The queue holds at most `max_bytes`: a check that does not fit makes room by dropping queued checks that matter less,
+the oldest first: scheduled checks of an open window, then manual ones, and a window's final check only for a newer
+final check. A check that would need a more important one dropped is dropped itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,10 @@ from driftwatch.types import Kind, MultipleTesting, Status
 
 log = logging.getLogger(__name__)
 SUFFIX = ".json"
+# What is dropped first when the queue is full: lower ranks, then older entries. A closed window's final check is
+# the only record of that window; an open window's checks are superseded by the next one and by its final check.
+DROP_RANK = {"schedule": 0, "cli": 1, "manual": 1, "window_close": 2}
+_NAME = re.compile(r"^(\d{12})(?:-([a-z_]+))?$")
 
 
 @dataclass(frozen=True)
@@ -46,21 +57,39 @@ class PendingCheck:
     trigger: str
 
 
-class Outbox:
-    """The queue folder; thread-safe, entries appended with increasing sequence numbers."""
+@dataclass(frozen=True)
+class _Entry:
+    path: Path
+    size: int
+    trigger: str
 
-    def __init__(self, folder: Path) -> None:
+
+class Outbox:
+    """The queue folder; thread-safe, entries appended with increasing sequence numbers, at most `max_bytes` in all."""
+
+    def __init__(self, folder: Path, max_bytes: int | None = None) -> None:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
         self.folder = folder
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
         for tmp in folder.glob("*.tmp"):  # a write interrupted before its rename never was an entry
             tmp.unlink(missing_ok=True)
-        seqs = self._seqs()
-        self._next = (seqs[-1] + 1) if seqs else 1
-        self._count = len(seqs)
+        self._entries: dict[int, _Entry] = dict(sorted(self._scan().items()))
+        self._next = (max(self._entries) + 1) if self._entries else 1
+        # Checks dropped to keep max_bytes, by trigger: all of this process's, and those since the queue was empty.
+        self.dropped: Counter[str] = Counter()
+        self.dropped_since_empty = 0
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of the queued entries."""
+        with self._lock:
+            return sum(e.size for e in self._entries.values())
 
     def append(
         self,
@@ -70,8 +99,8 @@ class Outbox:
         window_start: float | None,
         window_end: float | None,
         trigger: str,
-    ) -> int:
-        """Queue a check durably (fsynced file and folder) and return its sequence number."""
+    ) -> int | None:
+        """Queue a check durably (fsynced file and folder) and return its sequence number; None when it was dropped."""
         body = {
             "result": asdict(result),
             "reference": asdict(reference),
@@ -81,8 +110,10 @@ class Outbox:
         }
         data = json.dumps(body, separators=(",", ":")).encode()
         with self._lock:
+            if not self._make_room(len(data), trigger, result.monitor):
+                return None
             seq = self._next
-            path = self.folder / f"{seq:012d}{SUFFIX}"
+            path = self.folder / f"{seq:012d}-{trigger}{SUFFIX}"
             tmp = path.with_suffix(".tmp")
             try:
                 with tmp.open("wb") as f:
@@ -95,40 +126,82 @@ class Outbox:
                 raise
             _fsync_dir(self.folder)
             self._next += 1
-            self._count += 1
+            self._entries[seq] = _Entry(path, len(data), trigger)
         return seq
+
+    def _make_room(self, size: int, trigger: str, monitor: str) -> bool:
+        """Drop queued checks that matter less than a new one of `trigger` until it fits; False: drop the new one."""
+        if self.max_bytes is None:
+            return True
+        used = sum(e.size for e in self._entries.values())
+        rank = DROP_RANK.get(trigger, 1)
+        while used + size > self.max_bytes:
+            victims = [(DROP_RANK.get(e.trigger, 1), seq) for seq, e in self._entries.items()]
+            victim = min(victims, default=None)
+            if victim is None or victim[0] > rank:
+                self._count_drop(trigger, monitor, "the new check: queued ones matter more or it is larger than all")
+                return False
+            entry = self._entries.pop(victim[1])
+            entry.path.unlink(missing_ok=True)
+            used -= entry.size
+            self._count_drop(entry.trigger, None, f"an older queued check, to queue a '{trigger}' check")
+        return True
+
+    def _count_drop(self, trigger: str, monitor: str | None, which: str) -> None:
+        self.dropped[trigger] += 1
+        self.dropped_since_empty += 1
+        log.warning(
+            "outbox full (storage.outbox_max_bytes %s): dropped %s",
+            self.max_bytes,
+            which,
+            extra={"trigger": trigger, **({"monitor": monitor} if monitor else {}), "queued": len(self._entries)},
+        )
 
     def oldest(self) -> PendingCheck | None:
         """The first queued check, or None when the queue is empty; an unreadable entry is set aside."""
         while True:
             with self._lock:
-                seqs = self._seqs()
-            if not seqs:
-                return None
-            path = self._path(seqs[0])
+                if not self._entries:
+                    self.dropped_since_empty = 0
+                    return None
+                seq, entry = next(iter(self._entries.items()))
             try:
-                return _decode(seqs[0], json.loads(path.read_bytes()))
+                return _decode(seq, json.loads(entry.path.read_bytes()))
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                bad = path.with_suffix(".unreadable")
-                path.rename(bad)
+                bad = entry.path.with_suffix(".unreadable")
+                with contextlib.suppress(OSError):
+                    entry.path.rename(bad)
                 with self._lock:
-                    self._count -= 1
+                    self._entries.pop(seq, None)
                 log.error("unreadable queued check set aside", extra={"path": str(bad), "error": str(exc)})
 
     def remove(self, seq: int) -> None:
         """Delete an entry once its check is committed."""
         with self._lock:
-            path = self._path(seq)
-            if path.exists():
-                path.unlink()
-                self._count -= 1
+            entry = self._entries.pop(seq, None)
+            if entry is not None:
+                entry.path.unlink(missing_ok=True)
                 _fsync_dir(self.folder)
 
-    def _path(self, seq: int) -> Path:
-        return self.folder / f"{seq:012d}{SUFFIX}"
+    def _scan(self) -> dict[int, _Entry]:
+        entries = {}
+        for path in self.folder.glob(f"*{SUFFIX}"):
+            match = _NAME.match(path.stem)
+            if match is None:
+                continue
+            try:
+                size = path.stat().st_size
+                trigger = match[2] or _trigger_of(path)
+            except (OSError, ValueError, KeyError, TypeError):
+                trigger = "schedule"  # unreadable: oldest() sets it aside; until then it may be dropped first
+                size = 0
+            entries[int(match[1])] = _Entry(path, size, trigger)
+        return entries
 
-    def _seqs(self) -> list[int]:
-        return sorted(int(p.stem) for p in self.folder.glob(f"*{SUFFIX}") if p.stem.isdigit())
+
+def _trigger_of(path: Path) -> str:
+    """The trigger of an entry named before names carried it."""
+    return str(json.loads(path.read_bytes())["trigger"])
 
 
 def _fsync_dir(folder: Path) -> None:

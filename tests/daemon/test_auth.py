@@ -142,6 +142,20 @@ def test_auth_matrix(daemon: DaemonProcess, route: tuple[str, str]) -> None:
                 assert resp.json() == {"error": f"the token lacks the '{call.scope}' scope this operation needs"}
 
 
+def test_the_openapi_document_declares_bearer_auth_and_each_operations_scope(daemon: DaemonProcess) -> None:
+    with daemon.client() as c:
+        spec = c.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    documented = {(m.upper(), path): op for path, ops in spec["paths"].items() for m, op in ops.items()}
+    assert set(documented) <= set(CALLS)
+    for route, op in documented.items():
+        scope = CALLS[route].scope
+        assert op.get("security") == ([{"bearer": [scope]}] if scope else None), route
+        if scope:
+            assert {"401", "403"} <= set(op["responses"]), route
+
+
 def test_refusals_are_counted_and_tokens_never_logged(daemon: DaemonProcess) -> None:
     with daemon.client() as c:
         c.get("/v1/monitors", headers={"authorization": f"Bearer {ADMIN}-wrong"})

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -137,6 +137,90 @@ def test_full_data_dir_refuses_with_507_recovers_and_keeps_every_acknowledged_ro
                     assert _metric(c.get("/metrics").text, "driftwatch_spool_corrupt_segments_total") == 0
             finally:
                 assert again.stop() == 0
+        finally:
+            if proc.proc is not None and proc.proc.poll() is None:
+                proc.kill9()
+
+
+def _events_config(tmp_path: Path, mnt: Path, max_pending: int) -> Path:
+    ingest = (
+        f"ingest:\n  join_timeout: 1s\n  max_pending_events: {max_pending}\n"
+        "  cloudevents:\n    - {inference_service: triage-model, monitor: triage}\n"
+    )
+    config = write_config(tmp_path, extra=ingest)
+    config.write_text(config.read_text().replace(f"data_dir: {tmp_path / 'data'}", f"data_dir: {mnt / 'data'}"))
+    return config
+
+
+def _log_request(client: httpx.Client, n: int) -> httpx.Response:
+    # A value of several pages: the spool cannot fit the batch into the last page it has partly written.
+    row = {"patient_age": 40.0 + n, "channel": f"web-{n}-" + "x" * 6000}
+    return client.post("/v1/cloudevents", content=orjson.dumps({"instances": [row]}), headers={**CE, "ce-id": f"e{n}"})
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_acknowledged_cloudevents_wait_for_the_spool_and_are_ingested_when_space_returns(tmp_path: Path) -> None:
+    with small_tmpfs(tmp_path / "mnt", "6m") as mnt:
+        proc = DaemonProcess(_events_config(tmp_path, mnt, 100)).start()
+        try:
+            with proc.client() as c:
+                for n in range(3):
+                    assert _log_request(c, n).status_code == 202
+                filler = fill(mnt)  # after the 202s, before the join times out and the rows are spooled
+                assert _wait_for(lambda: _metric(c.get("/metrics").text, "driftwatch_cloudevents_unspooled") == 3)
+                assert c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"] == 0
+                time.sleep(1.5)  # retried meanwhile, still refused: nothing dropped, nothing half-ingested
+                text = c.get("/metrics").text
+                assert _metric(text, "driftwatch_cloudevents_unspooled") == 3
+                assert _metric(text, "driftwatch_spool_write_errors_total") >= 2
+                filler.unlink()
+                assert _wait_for(lambda: c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"] == 3)
+                text = c.get("/metrics").text
+                assert _metric(text, "driftwatch_cloudevents_unspooled") == 0
+                assert 'driftwatch_cloudevents_total{monitor="triage",outcome="dropped_unspooled"} 0.0' in text
+            assert proc.stop() == 0
+            assert "logged inferences dropped" not in proc.log()
+            again = DaemonProcess(proc.config, port=proc.port, log_path=proc.log_path).start()
+            try:
+                with again.client() as c:
+                    assert c.get("/v1/monitors/triage").json()["window"]["rows_seen"] == 3
+            finally:
+                assert again.stop() == 0
+        finally:
+            if proc.proc is not None and proc.proc.poll() is None:
+                proc.kill9()
+
+
+def test_refused_cloudevents_past_the_bound_and_at_shutdown_are_dropped_counted_and_logged(tmp_path: Path) -> None:
+    with small_tmpfs(tmp_path / "mnt", "6m") as mnt:
+        config = _events_config(tmp_path, mnt, 2)
+        config.write_text(config.read_text().replace("join_timeout: 1s", "join_timeout: 1h"))
+        proc = DaemonProcess(config).start()
+        try:
+            with proc.client() as c:
+                assert _log_request(c, 0).status_code == 202
+                assert _log_request(c, 1).status_code == 202
+                fill(mnt)
+                # A third request evicts the oldest from the join (max 2 waiting): its rows are refused and held.
+                assert _log_request(c, 2).status_code == 202
+                assert _wait_for(lambda: _metric(c.get("/metrics").text, "driftwatch_cloudevents_unspooled") == 1)
+                assert _log_request(c, 3).status_code == 507  # the spool is known to be full: refused, not acked
+            # At shutdown the two still waiting for their response join the one held: one over the bound.
+            assert proc.stop() == 0
+            log = proc.log()
+            bound = re.search(r"logged inferences dropped: .*max_pending_events.* inferences=(\d+) rows=(\d+)", log)
+            shutdown = re.search(r"logged inferences dropped: .*at shutdown.* inferences=(\d+) rows=(\d+)", log)
+            assert bound and bound.groups() == ("1", "1"), log
+            assert shutdown and shutdown.groups() == ("2", "2"), log
+            assert "xxxxxxxx" not in log  # counts only, never the rows
         finally:
             if proc.proc is not None and proc.proc.poll() is None:
                 proc.kill9()

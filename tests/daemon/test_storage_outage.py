@@ -245,3 +245,43 @@ def test_file_polling_pauses_during_an_outage_and_resumes_after_it(tmp_path: Pat
     up = next(i for i, e in enumerate(log) if e[0].startswith("storage reachable"))
     assert not [e for e in log[down:up] if e[0] == "file ingested"]
     assert ("file ingested", "b.csv") in log[up:]
+
+
+def test_a_full_outbox_drops_scheduled_checks_first_and_readiness_says_so(
+    tmp_path: Path, cluster: ThrowawayCluster
+) -> None:
+    cluster.halt()
+    config = write_config(tmp_path, storage_url=cluster.url, interval="1s")
+    config.write_text(config.read_text().replace("'}", "', outbox_max_bytes: 65536}", 1))
+    proc = DaemonProcess(config).start()
+    outbox = tmp_path / "data" / "outbox"
+    try:
+        with proc.client() as c:
+            assert post_rows(c, demo.production_batch(300, 0.0, seed=4)).status_code == 202
+            manual = c.post("/v1/monitors/triage/checks").json()["started_at"]
+
+            def dropped() -> float:
+                text = c.get("/metrics").text
+                for family in text_string_to_metric_families(text):
+                    if family.name == "driftwatch_outbox_dropped_checks":
+                        return sum(s.value for s in family.samples if s.labels == {"trigger": "schedule"})
+                raise AssertionError("driftwatch_outbox_dropped_checks missing")
+
+            _wait(lambda: dropped() >= 3, timeout=90)
+            sizes = sum(p.stat().st_size for p in outbox.glob("*.json"))
+            assert sizes <= 65536 and _metrics(c)["driftwatch_outbox_bytes"] <= 65536
+            ready = c.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+            assert any(
+                r.startswith("outbox full: ") and "storage.outbox_max_bytes (65536)" in r
+                for r in ready.json()["reasons"]
+            )
+            assert any(p.name.endswith("-manual.json") for p in outbox.glob("*.json"))  # kept: scheduled ones go first
+            cluster.resume()
+            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+    finally:
+        assert proc.stop() == 0, proc.log()
+    assert "outbox full (storage.outbox_max_bytes 65536): dropped an older queued check" in proc.log()
+    stored = _stored_checks(cluster.url)
+    starts = [s for _, s, _ in stored]
+    assert manual in starts and starts == sorted(starts)

@@ -67,9 +67,14 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         documented = {re.sub(r"_(total|info)$", "", n) for n in documented}
         assert families - documented == set()
         assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_gc_collections", "python"} <= families
-        # Documented but not exported here: the OOD ratio (wired when OOD scoring is configured) and the HTTP
-        # series, which the daemon's middleware adds (tests/daemon/test_http.py checks them).
-        http = {"driftwatch_http_requests", "driftwatch_http_request_duration_seconds"}
+        # Documented but not exported here: the OOD ratio (wired when OOD scoring is configured), the HTTP series,
+        # which the daemon's middleware adds (tests/daemon/test_http.py checks them), and the admission budget's
+        # gauge, which create_app adds (tests/daemon/test_memory_bound.py reads it).
+        http = {
+            "driftwatch_http_requests",
+            "driftwatch_http_request_duration_seconds",
+            "driftwatch_ingest_inflight_bytes",
+        }
         assert documented - families == {"driftwatch_ood_ratio"} | http
         om = _scrape(daemon, registry, "application/openmetrics-text; version=1.0.0")
         assert om.endswith("# EOF\n") and om.count("# EOF") == 1

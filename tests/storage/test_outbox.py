@@ -60,10 +60,73 @@ def test_an_unreadable_entry_is_set_aside(
     box = Outbox(tmp_path / "outbox")
     box.append(result, _info(profile), window_start=None, window_end=None, trigger="schedule")
     box.append(result, _info(profile), window_start=None, window_end=None, trigger="manual")
-    (tmp_path / "outbox" / "000000000001.json").write_bytes(b'{"result": 1}')
+    (tmp_path / "outbox" / "000000000001-schedule.json").write_bytes(b'{"result": 1}')
     pending = box.oldest()
     assert pending is not None and pending.seq == 2 and pending.trigger == "manual"
-    assert (tmp_path / "outbox" / "000000000001.unreadable").exists() and len(box) == 1
+    assert (tmp_path / "outbox" / "000000000001-schedule.unreadable").exists() and len(box) == 1
+
+
+def _queue(box: Outbox, profile: ReferenceProfile, result: CheckResult, trigger: str, at: int) -> int | None:
+    r = replace(result, started_at=result.started_at + at)
+    return box.append(r, _info(profile), window_start=float(at), window_end=None, trigger=trigger)
+
+
+def _on_disk(folder: Path) -> list[tuple[int, str]]:
+    names = sorted(p.stem.split("-", 1) for p in folder.glob("*.json"))
+    return [(int(seq), trigger) for seq, trigger in names]
+
+
+def test_a_full_outbox_drops_open_window_checks_oldest_first_and_keeps_window_close_checks(
+    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+) -> None:
+    profile, result = profile_and_check
+    folder = tmp_path / "outbox"
+    _queue(Outbox(tmp_path / "probe"), profile, result, "schedule", 0)
+    entry = next((tmp_path / "probe").glob("*.json")).stat().st_size  # each entry is this size, give or take a digit
+    box = Outbox(folder, max_bytes=int(entry * 4.5))  # room for four checks
+    for i, trigger in enumerate(["schedule", "window_close", "schedule", "manual"]):
+        assert _queue(box, profile, result, trigger, i) == i + 1
+    assert box.dropped == {} and box.size_bytes <= box.max_bytes
+    # A fifth: the oldest scheduled check goes, then the next one, never the window's final check.
+    assert _queue(box, profile, result, "schedule", 4) == 5
+    assert _on_disk(folder) == [(2, "window_close"), (3, "schedule"), (4, "manual"), (5, "schedule")]
+    assert _queue(box, profile, result, "window_close", 5) == 6
+    assert _on_disk(folder) == [(2, "window_close"), (4, "manual"), (5, "schedule"), (6, "window_close")]
+    assert _queue(box, profile, result, "window_close", 6) == 7
+    assert _queue(box, profile, result, "window_close", 7) == 8
+    assert _on_disk(folder) == [(2, "window_close"), (6, "window_close"), (7, "window_close"), (8, "window_close")]
+    # Only final checks left: a scheduled check is dropped itself, a final check displaces the oldest final check.
+    assert _queue(box, profile, result, "schedule", 8) is None
+    assert _queue(box, profile, result, "window_close", 9) == 9  # a dropped check took no number
+    assert _on_disk(folder) == [(6, "window_close"), (7, "window_close"), (8, "window_close"), (9, "window_close")]
+    assert box.dropped == {"schedule": 4, "manual": 1, "window_close": 1} and box.dropped_since_empty == 6
+    assert box.size_bytes == sum(p.stat().st_size for p in folder.glob("*.json")) <= box.max_bytes
+    # Reopened, the sizes and triggers come back from the folder: the cap holds across restarts.
+    box = Outbox(folder, max_bytes=int(entry * 4.5))
+    assert len(box) == 4 and box.size_bytes == sum(p.stat().st_size for p in folder.glob("*.json"))
+    assert _queue(box, profile, result, "schedule", 10) is None
+    seqs = []
+    while (pending := box.oldest()) is not None:
+        seqs.append((pending.seq, pending.trigger, pending.window_start))
+        box.remove(pending.seq)
+    assert [(seq, start) for seq, _, start in seqs] == [(6, 5.0), (7, 6.0), (8, 7.0), (9, 9.0)]
+    assert box.dropped_since_empty == 0  # readiness stops saying so once the queue has drained
+
+
+def test_entries_named_before_names_carried_the_trigger_are_read(
+    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+) -> None:
+    profile, result = profile_and_check
+    folder = tmp_path / "outbox"
+    box = Outbox(folder)
+    _queue(box, profile, result, "window_close", 0)
+    _queue(box, profile, result, "schedule", 1)
+    for path in folder.glob("*.json"):
+        path.rename(folder / (path.stem.split("-")[0] + ".json"))
+    entry = max(p.stat().st_size for p in folder.glob("*.json"))
+    box = Outbox(folder, max_bytes=entry * 2 + 10)
+    assert _queue(box, profile, result, "manual", 2) == 3
+    assert sorted(p.name for p in folder.glob("*.json")) == ["000000000001.json", "000000000003-manual.json"]
 
 
 def test_replaying_a_stored_check_stores_it_once(
