@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ FAST_FEATURES = """      patient_age: numeric
       insurance: categorical
       predicted_urgency: categorical
 """
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, step: float = 0.2) -> Any:
+    """Poll `predicate` until it returns something true (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
 
 
 def free_port() -> int:

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-import time
 from pathlib import Path
 
 from driftwatch import demo
 
-from .harness import FAST_FEATURES, DaemonProcess, post_rows, write_config
+from .harness import FAST_FEATURES, DaemonProcess, post_rows, wait_for, write_config
 
 SLOW_FEATURES = FAST_FEATURES + "      symptoms: text\n"
-
-
-def _wait(predicate, timeout: float = 60.0, step: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
 
 
 def test_scheduled_checks_are_stored_and_never_overlap(tmp_path: Path, db_url: str) -> None:
@@ -36,7 +25,7 @@ def test_scheduled_checks_are_stored_and_never_overlap(tmp_path: Path, db_url: s
                 checks = c.get("/v1/monitors/triage/checks", params={"limit": 50}).json()["checks"]
                 return [ch for ch in checks if ch["trigger"] == "schedule"] if len(checks) >= 3 else []
 
-            checks = sorted(_wait(scheduled), key=lambda ch: ch["started_at"])
+            checks = sorted(wait_for(scheduled), key=lambda ch: ch["started_at"])
             for prev, nxt in itertools.pairwise(checks):
                 assert nxt["started_at"] >= prev["started_at"] + prev["duration_seconds"] - 1e-3
             assert all(ch["rows"] == 1500 and ch["dataset_drift"] for ch in checks)
@@ -70,7 +59,7 @@ def test_failing_checks_are_counted_and_the_scheduler_keeps_going(tmp_path: Path
     try:
         with proc.client() as c:
             post_rows(c, demo.production_batch(300, 0.0, seed=3))
-            _wait(lambda: c.get("/v1/monitors/triage").json()["checks_by_outcome"].get("ok", 0) >= 1)
+            wait_for(lambda: c.get("/v1/monitors/triage").json()["checks_by_outcome"].get("ok", 0) >= 1)
             # Break the history database under the running daemon: every later check fails to store.
             with sqlite3.connect(tmp_path / "data" / "driftwatch.db") as db:
                 db.execute("DROP TABLE feature_results")
@@ -78,7 +67,7 @@ def test_failing_checks_are_counted_and_the_scheduler_keeps_going(tmp_path: Path
             def failures() -> int:
                 return c.get("/v1/monitors/triage").json()["checks_by_outcome"].get("storage_error", 0)
 
-            _wait(lambda: failures() >= 2)
+            wait_for(lambda: failures() >= 2)
             outcomes = c.get("/v1/monitors/triage").json()["checks_by_outcome"]
             assert "error" not in outcomes  # each failure is counted once, under its cause
             assert c.get("/healthz").status_code == 200

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pyarrow as pa
@@ -19,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from driftwatch import demo
 
-from .harness import DaemonProcess, post_rows, write_config
+from .harness import DaemonProcess, post_rows, wait_for, write_config
 
 
 @pytest.fixture
@@ -37,16 +36,6 @@ def cluster() -> Iterator[ThrowawayCluster]:
         yield c
     finally:
         c.stop()
-
-
-def _wait(predicate: Callable[[], Any], timeout: float = 60.0, step: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
 
 
 def _metrics(c: httpx.Client) -> dict[str, float]:
@@ -91,7 +80,7 @@ def test_checks_computed_during_an_outage_are_stored_in_order_after_it(
     try:
         with proc.client() as c:
             assert post_rows(c, demo.production_batch(300, 0.0, seed=1)).status_code == 202
-            _wait(lambda: len(_stored_checks(cluster.url)) >= 2)
+            wait_for(lambda: len(_stored_checks(cluster.url)) >= 2)
             cluster.halt()
             # Traffic and checks go on: rows are spooled locally, checks queue in data_dir/outbox.
             outage_end = time.monotonic() + 8
@@ -117,7 +106,7 @@ def test_checks_computed_during_an_outage_are_stored_in_order_after_it(
             assert len(list((tmp_path / "data" / "outbox").glob("*.json"))) >= 8
 
             cluster.resume()
-            _wait(
+            wait_for(
                 lambda: (
                     _metrics(c)["driftwatch_storage_up"] == 1 and not _metrics(c)["driftwatch_checks_pending_storage"]
                 )
@@ -141,12 +130,12 @@ def test_a_daemon_started_while_the_database_is_down_serves_and_catches_up(
         with proc.client() as c:
             assert post_rows(c, demo.production_batch(300, 0.0, seed=2)).status_code == 202
             assert c.get("/v1/monitors/triage").json()["window"]["rows_seen"] == 300
-            _wait(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
+            wait_for(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
             ready = c.get("/readyz").json()
             assert ready["status"] == "degraded" and "storage unreachable" in ready["reasons"][0], ready
             assert c.get("/v1/monitors/triage").json()["last_check"]["stored"] is False
             cluster.resume()
-            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+            wait_for(lambda: c.get("/readyz").json() == {"status": "ready"})
             assert _metrics(c)["driftwatch_checks_pending_storage"] == 0
     finally:
         assert proc.stop() == 0, proc.log()
@@ -158,7 +147,7 @@ def test_checks_queued_before_a_kill_are_stored_by_the_next_start(tmp_path: Path
     proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1s")).start()
     with proc.client() as c:
         assert post_rows(c, demo.production_batch(300, 0.0, seed=3)).status_code == 202
-        _wait(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
+        wait_for(lambda: _metrics(c)["driftwatch_checks_pending_storage"] >= 3)
     proc.kill9()
     queued = sorted((tmp_path / "data" / "outbox").glob("*.json"))
     assert len(queued) >= 3
@@ -168,7 +157,7 @@ def test_checks_queued_before_a_kill_are_stored_by_the_next_start(tmp_path: Path
     proc = DaemonProcess(write_config(tmp_path, storage_url=cluster.url, interval="1h")).start()
     try:
         with proc.client() as c:
-            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+            wait_for(lambda: c.get("/readyz").json() == {"status": "ready"})
     finally:
         assert proc.stop() == 0, proc.log()
     assert [s for _, s, _ in _stored_checks(cluster.url)] == expected
@@ -211,16 +200,16 @@ def test_file_polling_pauses_during_an_outage_and_resumes_after_it(tmp_path: Pat
             def rows_seen() -> int:  # this process's total: unlike the window's, it does not reset at midnight
                 return c.get("/v1/monitors/triage").json()["ingest"]["rows_accepted"]
 
-            _wait(lambda: rows_seen() == 100)
+            wait_for(lambda: rows_seen() == 100)
             assert _progress(cluster.url) == [("a.csv", 100)]
             # Many files for one poll, and the database halted while it reads them: most likely a file is spooled
             # but cannot be marked, the case where polling on would read it again once the database is back.
             batch = demo.production_batch(FILE_ROWS, 0.0, seed=10)
             for i in range(FILES):
                 _drop_file(inbox, f"batch-{i:02d}.csv", batch)
-            _wait(lambda: rows_seen() > 100, step=0.02)
+            wait_for(lambda: rows_seen() > 100, step=0.02)
             cluster.halt()
-            _wait(lambda: c.get("/readyz").json()["status"] == "degraded")
+            wait_for(lambda: c.get("/readyz").json()["status"] == "degraded")
             during = rows_seen()
             _drop_file(inbox, "b.csv", demo.production_batch(50, 0.0, seed=2))
             time.sleep(2.5)  # two polls
@@ -228,7 +217,7 @@ def test_file_polling_pauses_during_an_outage_and_resumes_after_it(tmp_path: Pat
             assert post_rows(c, demo.production_batch(10, 0.0, seed=3)).status_code == 202  # HTTP intake goes on
             cluster.resume()
             total = 100 + FILES * FILE_ROWS + 50 + 10
-            _wait(lambda: rows_seen() >= total)
+            wait_for(lambda: rows_seen() >= total)
             assert rows_seen() == total
             assert c.get("/readyz").json() == {"status": "ready"}
             time.sleep(1.5)  # another poll: nothing is read twice
@@ -267,7 +256,7 @@ def test_a_full_outbox_drops_scheduled_checks_first_and_readiness_says_so(
                         return sum(s.value for s in family.samples if s.labels == {"trigger": "schedule"})
                 raise AssertionError("driftwatch_outbox_dropped_checks missing")
 
-            _wait(lambda: dropped() >= 3, timeout=90)
+            wait_for(lambda: dropped() >= 3, timeout=90)
             sizes = sum(p.stat().st_size for p in outbox.glob("*.json"))
             assert sizes <= 65536 and _metrics(c)["driftwatch_outbox_bytes"] <= 65536
             ready = c.get("/readyz")
@@ -278,7 +267,7 @@ def test_a_full_outbox_drops_scheduled_checks_first_and_readiness_says_so(
             )
             assert any(p.name.endswith("-manual.json") for p in outbox.glob("*.json"))  # kept: scheduled ones go first
             cluster.resume()
-            _wait(lambda: c.get("/readyz").json() == {"status": "ready"})
+            wait_for(lambda: c.get("/readyz").json() == {"status": "ready"})
     finally:
         assert proc.stop() == 0, proc.log()
     assert "outbox full (storage.outbox_max_bytes 65536): dropped an older queued check" in proc.log()
