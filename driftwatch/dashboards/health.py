@@ -21,8 +21,8 @@ def _process_panels() -> list[c.PanelBuilder]:
     return [
         c.stat(
             "Daemon ready",
-            "`driftwatch_up` per daemon: ready means storage is reachable, the scheduler runs and every reference "
-            "is loaded (`GET /readyz` names what is missing).",
+            "`driftwatch_up` per daemon: ready means the scheduler runs, every reference is loaded and every spool "
+            "restored and writable (`GET /readyz` names what is missing; an unreachable database only degrades it).",
             [Query("driftwatch_up", "{{instance}}")],
             mappings=fields.READY_STATES,
             width=6,
@@ -202,13 +202,58 @@ def _cloudevents_panels() -> list[c.PanelBuilder]:
     ]
 
 
+def _durability_panels() -> list[c.PanelBuilder]:
+    return [
+        c.state_timeline(
+            "Storage reachable",
+            "`driftwatch_storage_up` per daemon: while it is down, checks wait in the outbox under data_dir and are "
+            "stored in order once the database answers (DriftwatchStorageUnreachable).",
+            [Query("driftwatch_storage_up", "{{instance}}")],
+            mappings=UP_STATES,
+            width=8,
+        ),
+        c.timeseries(
+            "Checks waiting to be stored",
+            "Checks queued in the outbox while the history database is unreachable, per daemon.",
+            [Query("sum by (instance) (driftwatch_checks_pending_storage)", "{{instance}}")],
+            width=8,
+        ),
+        c.timeseries(
+            "Outbox on disk",
+            "Bytes of queued checks under data_dir/outbox; at storage.outbox_max_bytes the least important are "
+            "dropped (driftwatch_outbox_dropped_checks_total).",
+            [Query("sum by (instance) (driftwatch_outbox_bytes)", "{{instance}}")],
+            unit="bytes",
+            width=8,
+        ),
+        c.state_timeline(
+            "Reference on disk differs",
+            "`driftwatch_reference_stale` per monitor: its reference file changed, went missing or is unreadable; "
+            "checks keep the loaded one until a reload (DriftwatchReferenceStale).",
+            [Query("max by (monitor) (driftwatch_reference_stale)", "{{monitor}}")],
+            mappings=fields.value_texts(("0", "matches", "green"), ("1", "differs", "orange")),
+            width=12,
+            height=6,
+        ),
+        c.state_timeline(
+            "Restoring after a start",
+            "`driftwatch_restoring` per monitor: its windows are being restored from checkpoint and spool; rows get "
+            "503 with Retry-After meanwhile.",
+            [Query("max by (monitor) (driftwatch_restoring)", "{{monitor}}")],
+            mappings=fields.value_texts(("0", "restored", "green"), ("1", "restoring", "blue")),
+            width=12,
+            height=6,
+        ),
+    ]
+
+
 def build() -> dashboard_b.Dashboard:
     dashboard = (
         c.new_dashboard(
             UID,
             TITLE,
-            "The driftwatch daemon itself: scrapes, readiness, ingestion, the spool, checks, storage and the KServe "
-            "CloudEvents join.",
+            "The driftwatch daemon itself: scrapes, readiness, ingestion, the spool, checks, storage, references, "
+            "restarts and the KServe CloudEvents join.",
         )
         .with_variable(c.datasource_variable())
         .with_variable(c.daemon_url_variable())
@@ -217,6 +262,7 @@ def build() -> dashboard_b.Dashboard:
         ("Daemon and scrapes", _process_panels()),
         ("Ingestion", _ingest_panels()),
         ("Checks", _check_panels()),
+        ("Storage, references and restarts", _durability_panels()),
         ("KServe CloudEvents", _cloudevents_panels()),
     ]
     for title, panels in sections:
