@@ -20,6 +20,8 @@ class Status(StrEnum):
     INSUFFICIENT_DATA = "insufficient_data"
     MISSING_COLUMN = "missing_column"
     NO_VALID_VALUES = "no_valid_values"
+    # Too few usable values to compare distributions; a calibrated decision judges the missing rate alone.
+    MOSTLY_MISSING = "mostly_missing"
     NO_REFERENCE_VALUES = "no_reference_values"
     ERROR = "error"
 

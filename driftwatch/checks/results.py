@@ -9,19 +9,23 @@ from typing import Any
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2
 _STATUS_ORDER = {
     Status.MISSING_COLUMN: 0,
     Status.NO_VALID_VALUES: 1,
-    Status.OK: 2,
-    Status.ERROR: 3,
-    Status.NO_REFERENCE_VALUES: 4,
-    Status.INSUFFICIENT_DATA: 5,
+    Status.MOSTLY_MISSING: 2,
+    Status.OK: 3,
+    Status.ERROR: 4,
+    Status.NO_REFERENCE_VALUES: 5,
+    Status.INSUFFICIENT_DATA: 6,
 }
 
 
 def severity(result: FeatureResult) -> float:
-    """How far past (or short of) its threshold a score is: > 1 means drifted, larger is worse."""
+    """How far past (or short of) its decision line a feature is: > 1 means drifted, larger is worse."""
+    if result.decision == "calibrated" and result.p_value is not None and result.level:
+        p = result.adjusted_p_value if result.adjusted_p_value is not None else result.p_value
+        return result.level / max(p, 1e-300)
     if result.score is None or result.threshold is None:
         return math.inf if result.drifted else 0.0
     if result.score_kind == "p_value":
@@ -53,6 +57,12 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
         "drifted_features": result.drifted_features,
         "judged_features": result.judged_features,
         "multiple_testing": result.multiple_testing.value,
+        "decision": {
+            "rule": result.decision,
+            "alpha": result.alpha,
+            "look_share": result.look_share,
+            "level": result.level,
+        },
         "started_at": result.started_at,
         "duration_seconds": result.duration_seconds,
         "features": [feature_dict(f) for f in by_severity(result.features)],
@@ -71,6 +81,11 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "p_value": _num(f.p_value),
         "adjusted_p_value": _num(f.adjusted_p_value),
         "threshold": f.threshold,
+        "threshold_drifted": f.threshold_drifted,
+        "decision": f.decision,
+        "calibration": f.calibration,
+        "missing_p_value": _num(f.missing_p_value),
+        "level": f.level,
         "drifted": f.drifted,
         "status": f.status.value,
         "reference_rows": f.reference_rows,
@@ -115,14 +130,21 @@ class FeatureResult:
     current_rows: int
     quality: FeatureQuality
     score_kind: str | None = None
+    # calibrated decision: the calibrated p-value; threshold decision: the test's own p-value, if it has one
+    p_value: float | None = None
     adjusted_p_value: float | None = None
+    # evidently's verdict from `score` and `threshold`, kept beside a calibrated decision for comparison
+    threshold_drifted: bool | None = None
+    # the rule that set `drifted`: "calibrated", "threshold" or "none" (not judged)
+    decision: str = "none"
+    # how `p_value` was obtained: "bootstrap", "exact", "missing_rate" (judged on usable values alone) or None
+    calibration: str | None = None
+    # two-sample test of the share of unusable values (missing, non-finite, wrong type) against the reference
+    missing_p_value: float | None = None
+    # the level `adjusted_p_value` was compared with: alpha times this look's share of the window's alpha
+    level: float | None = None
     prediction: bool = False
     message: str = ""
-
-    @property
-    def p_value(self) -> float | None:
-        """The raw p-value for tests that return one."""
-        return self.score if self.score_kind == "p_value" else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,12 @@ class CheckResult:
     started_at: float
     duration_seconds: float
     features: list[FeatureResult] = field(default_factory=list)
+    # "calibrated" or "threshold": the rule behind every feature's `drifted`
+    decision: str = "threshold"
+    alpha: float | None = None
+    # this look's share of the window's alpha (1 for a single look: a file, a closed window never looked at)
+    look_share: float = 1.0
+    level: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form, exactly what `driftwatch check --format json` prints."""

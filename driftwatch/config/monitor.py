@@ -52,14 +52,42 @@ class ReferenceSpec(Strict):
         return self
 
 
+class CalibrationSettings(Strict):
+    """How calibrated p-values are estimated: bootstrap replicates of each test's score from the reference alone."""
+
+    replicates: int = Field(default=500, ge=100, le=20_000)
+    seed: int = 0
+
+
+class LookSettings(Strict):
+    """Repeated checks of one open tumbling window share its alpha, so a clean window is flagged at most alpha."""
+
+    # Share of alpha the checks of a still-open window may spend, by elapsed time; the final check gets the rest.
+    open_share: float = Field(default=0.5, ge=0, lt=1)
+
+
 class DriftSettings(Strict):
     """How features are compared and when a whole dataset counts as drifted."""
 
     min_rows: int = Field(default=100, ge=1)
     drift_share: float = Field(default=0.5, gt=0, le=1)
-    multiple_testing: MultipleTesting = MultipleTesting.NONE
+    # calibrated: p-values from the reference's own null at the window's size, corrected, against alpha.
+    # threshold: evidently's fixed thresholds on its scores, as evidently's Report decides.
+    decision: Literal["calibrated", "threshold"] = "calibrated"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    # Unset: bh for calibrated decisions, none for threshold (evidently's behaviour).
+    multiple_testing: MultipleTesting | None = None
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    looks: LookSettings = Field(default_factory=LookSettings)
     methods: dict[Kind, str] = Field(default_factory=dict)
     thresholds: dict[Kind, float] = Field(default_factory=dict)
+
+    @property
+    def correction(self) -> MultipleTesting:
+        """The multiple-testing correction in force."""
+        if self.multiple_testing is not None:
+            return self.multiple_testing
+        return MultipleTesting.BH if self.decision == "calibrated" else MultipleTesting.NONE
 
     @model_validator(mode="after")
     def _methods_fit_kinds(self) -> DriftSettings:
