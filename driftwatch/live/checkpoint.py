@@ -69,6 +69,7 @@ class Checkpoint:
     batches: list[pa.RecordBatch]
     slots: np.ndarray | None = None
     arrivals: list[tuple[float, Any, str | None]] = field(default_factory=list)  # sliding: (at, counts, source)
+    alpha_spent: float = 0.0  # tumbling: share of the window's alpha its looks took (checks/looks.py)
 
     def sliding_batches(self) -> list[SlidingBatch]:
         """A sliding window's batches as the window keeps them."""
@@ -125,6 +126,7 @@ class _Header(BaseModel):
     resume: _Resume
     taken_at: float
     arrivals: list[tuple[float, list[list[int]], str | None]]
+    alpha_spent: float = Field(default=0.0, ge=0, le=1)
 
 
 def save_checkpoint(cp: Checkpoint, path: Path, schema: pa.Schema, *, fsync: bool) -> int:
@@ -154,6 +156,7 @@ def save_checkpoint(cp: Checkpoint, path: Path, schema: pa.Schema, *, fsync: boo
             segments=[(seq, *info) for seq, info in sorted(resume.segments.items())],
         ),
         taken_at=cp.taken_at,
+        alpha_spent=cp.alpha_spent,
         arrivals=[(at, np.asarray(c).tolist(), src) for at, c, src in cp.arrivals],
     )
     sink = pa.BufferOutputStream()
@@ -229,6 +232,7 @@ def load_checkpoint(path: Path, schema: pa.Schema) -> Checkpoint:
             {seq: (records, rows, last_at) for seq, records, rows, last_at in header.resume.segments},
         ),
         taken_at=header.taken_at,
+        alpha_spent=header.alpha_spent,
         batches=batches,
         arrivals=header.arrivals,
     )

@@ -238,7 +238,7 @@ class LiveMonitor:
                 window.tally.rows, window.tally.rejected = cp.rows, cp.rejected
                 window.tally.unknown_columns, window.tally.counts = cp.unknown_columns, cp.counts.copy()
                 window.reservoir.load(pa.Table.from_batches(cp.batches, schema=self.shaper.schema), cp.seen)
-                window.sources = set(cp.sources)
+                window.sources, window.spent = set(cp.sources), cp.alpha_spent
                 self._tumbling = window
             self._checkpointed = cp.resume
         self.progress.checkpoint_rows = cp.rows
@@ -332,6 +332,7 @@ class LiveMonitor:
             seen=w.reservoir.seen,
             rng=rng,
             sources=list(w.sources),
+            alpha_spent=w.spent,
             resume=resume,
             taken_at=now,
             batches=chunks,
@@ -448,7 +449,7 @@ class LiveMonitor:
             else:
                 self._roll(now)
                 window = self._tumbling or new_tumbling(now, self.settings, self.shaper, self._rng)
-                return window.snapshot(closed=False)
+                return window.snapshot(closed=False, now=now, drift=self.config.drift)
         if oldest is not None:
             self.spool.prune(lambda seg: seg.last_at < oldest and seg.rows > 0)
         return snap

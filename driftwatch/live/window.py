@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 from driftwatch.checks.engine import FeatureQuality
-from driftwatch.config import WindowSettings
+from driftwatch.checks.looks import look_share
+from driftwatch.config import DriftSettings, WindowSettings
 from driftwatch.live.rowbatch import MISSING, OUT_OF_RANGE, TYPE_ERRORS, UNSEEN, RowShaper, conform_rows
 from driftwatch.reference.profile import ReferenceProfile
 from driftwatch.types import Kind
@@ -103,6 +104,8 @@ class WindowSnapshot:
     closed: bool
     # The reference the rows were shaped and counted for: a check taken before a reload is judged against it.
     profile: ReferenceProfile
+    # This look's share of the window's alpha (checks/looks.py); a sliding window's every check gets all of it.
+    look_share: float = 1.0
 
 
 class _Tally:
@@ -144,6 +147,7 @@ class TumblingWindow:
         self.tally = _Tally(len(shaper.names))
         self.reservoir = Reservoir(capacity, shaper.schema, rng)
         self.sources: set[str] = set()  # file sources whose rows the window holds
+        self.spent = 0.0  # share of the window's alpha its earlier looks took
 
     def add(
         self, batch: pa.RecordBatch, counts: np.ndarray, rejected: int, unknown: int, source: str | None = None
@@ -156,11 +160,19 @@ class TumblingWindow:
         if source:
             self.sources.add(source)
 
-    def snapshot(self, closed: bool) -> WindowSnapshot:
+    def snapshot(self, closed: bool, now: float | None = None, drift: DriftSettings | None = None) -> WindowSnapshot:
+        """The window for a check, which takes this look's share of the window's alpha (none below min_rows)."""
         t = self.tally
         profile = self.shaper.profile
+        share = 0.0
+        if closed:
+            share = look_share(1.0, self.spent, 0.0, closed=True)
+        elif drift is not None and now is not None and min(t.rows, self.reservoir.capacity) >= drift.min_rows:
+            fraction = (now - self.start) / max(self.end - self.start, 1e-9)
+            share = look_share(fraction, self.spent, drift.looks.open_share, closed=False)
+        self.spent += share
         return WindowSnapshot(
-            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(profile), closed, profile
+            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(profile), closed, profile, share
         )
 
 

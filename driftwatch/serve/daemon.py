@@ -384,7 +384,10 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         with state.check_lock:
             started = state.last_check_at = self.clock()
             try:
-                result = run_check(snap.profile, snap.sample, live.config.drift, quality=snap.quality, rows=snap.rows)
+                drift = live.config.drift
+                result = run_check(
+                    snap.profile, snap.sample, drift, quality=snap.quality, rows=snap.rows, look_share=snap.look_share
+                )
             except Exception:
                 state.count("error")
                 raise
