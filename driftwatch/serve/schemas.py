@@ -100,7 +100,7 @@ class FeatureOut(_Model):
     )
     calibration: str | None = Field(
         description="How `p_value` was obtained: `bootstrap`, `exact`, or `missing_rate` (judged on the share of "
-        "unusable values alone); null for threshold decisions."
+        "unusable values alone); null when the feature has no calibrated p-value."
     )
     missing_p_value: float | None = Field(
         description="Two-sample test of the share of unusable values (missing, non-finite, wrong type) against "
