@@ -35,10 +35,15 @@ def _quality_notes(f: FeatureResult) -> str:
         notes.append(f"out of range {_pct(q.out_of_range_rate)}")
     if q.type_error_rate:
         notes.append(f"type errors {_pct(q.type_error_rate)}")
+    # Evidence beside the distribution test; a feature judged on its missing rate shows it as its p-value.
+    unusable = q.missing_rate > 0 or q.type_error_rate > 0
+    if unusable and f.missing_p_value is not None and f.calibration != "missing_rate":
+        notes.append(f"missing-rate p {_fmt(f.missing_p_value)}")
     return ", ".join(notes)
 
 
 PREDICTION_MARK = " (prediction)"
+_NUMBERS = frozenset({"score", "p-value", "level", "threshold"})
 
 
 def display_name(f: FeatureResult) -> str:
@@ -57,21 +62,67 @@ def summary_line(result: CheckResult) -> str:
     )
 
 
+def decision_line(result: CheckResult) -> str:
+    """One sentence with the rule behind every feature's verdict."""
+    correction = f"multiple testing: {result.multiple_testing.value}"
+    if not _calibrated(result):
+        return f"Decision: each test's score against its threshold; {correction}."
+    how = sorted({f.calibration for f in result.features if f.calibration})
+    level = f"level {_fmt(result.level)}"
+    if result.alpha is not None and result.look_share != 1:
+        level += f" (alpha {_fmt(result.alpha)} times this look's share {_fmt(result.look_share)})"
+    calibrations = f" ({', '.join(how)})" if how else ""
+    return f"Decision: calibrated p-values{calibrations} against {level}; {correction}."
+
+
+def _calibrated(result: CheckResult) -> bool:
+    return result.decision == "calibrated"
+
+
+def _columns(result: CheckResult) -> tuple[str, ...]:
+    """The table's columns: what decided (p-value and level, or score and threshold) sits before `drifted`."""
+    rule = ("score", "p-value", "level") if _calibrated(result) else ("score", "threshold")
+    return ("feature", "kind", "method", *rule, "drifted", "status", "quality")
+
+
+def _with_adjusted(x: float | None, adjusted: float | None) -> str:
+    return _fmt(x) + (f" (adj {_fmt(adjusted)})" if adjusted is not None else "")
+
+
+def _rule_cells(result: CheckResult, f: FeatureResult) -> tuple[str, ...]:
+    if _calibrated(result):
+        level = f.level if f.p_value is not None else None  # a level with nothing to compare is noise
+        return _fmt(f.score), _with_adjusted(f.p_value, f.adjusted_p_value), _fmt(level)
+    return _with_adjusted(f.score, f.adjusted_p_value), _fmt(f.threshold)
+
+
+def _drifted(f: FeatureResult, yes: str) -> str:
+    cell = yes if f.drifted else "no"
+    # Evidently's verdict, where it differs from the calibrated one.
+    if f.threshold_drifted is not None and f.threshold_drifted != f.drifted:
+        cell += f" (threshold: {'yes' if f.threshold_drifted else 'no'})"
+    return cell
+
+
 def to_table(result: CheckResult) -> Table:
-    """A rich table sorted by severity."""
+    """A rich table sorted by severity, the decision rule below it."""
     from rich.table import Table
 
-    table = Table(title=summary_line(result), title_justify="left")
-    for col in ("feature", "kind", "method", "score", "threshold", "drifted", "status", "quality"):
-        table.add_column(col, justify="right" if col in {"score", "threshold"} else "left")
+    table = Table(
+        title=summary_line(result), title_justify="left", caption=decision_line(result), caption_justify="left"
+    )
+    for col in _columns(result):
+        table.add_column(col, justify="right" if col in _NUMBERS else "left")
     for f in by_severity(result.features):
-        drifted = "[bold red]yes[/]" if f.drifted else "no"
-        score = _fmt(f.score)
-        if f.adjusted_p_value is not None:
-            score += f" (adj {_fmt(f.adjusted_p_value)})"
         status = f.status.value + (f": {f.message}" if f.message and f.status != "ok" else "")
         table.add_row(
-            display_name(f), f.kind.value, f.method or "-", score, _fmt(f.threshold), drifted, status, _quality_notes(f)
+            display_name(f),
+            f.kind.value,
+            f.method or "-",
+            *_rule_cells(result, f),
+            _drifted(f, "[bold red]yes[/]"),
+            status,
+            _quality_notes(f),
         )
     return table
 
@@ -79,18 +130,25 @@ def to_table(result: CheckResult) -> Table:
 def to_markdown(result: CheckResult) -> str:
     """A markdown report suitable for a pull-request comment."""
     icon = "🔴" if result.dataset_drift else "🟢"
+    columns = _columns(result)
     lines = [
         f"### {icon} driftwatch: {summary_line(result)}",
         "",
-        f"Reference version `{result.reference_version}`, multiple testing: {result.multiple_testing.value}.",
+        f"Reference version `{result.reference_version}`. {decision_line(result)}",
         "",
-        "| feature | kind | method | score | threshold | drifted | status | quality |",
-        "|---|---|---|---:|---:|---|---|---|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---:" if c in _NUMBERS else "---" for c in columns) + "|",
     ]
     for f in by_severity(result.features):
         mark = PREDICTION_MARK if f.prediction else ""
-        lines.append(
-            f"| `{f.name}`{mark} | {f.kind.value} | {f.method or '-'} | {_fmt(f.score)} | {_fmt(f.threshold)} | "
-            f"{'**yes**' if f.drifted else 'no'} | {f.status.value} | {_quality_notes(f) or '-'} |"
+        cells = (
+            f"`{f.name}`{mark}",
+            f.kind.value,
+            f.method or "-",
+            *_rule_cells(result, f),
+            _drifted(f, "**yes**"),
+            f.status.value,
+            _quality_notes(f) or "-",
         )
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import heatmap as heatmap_b
 from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import heatmap as heatmap_m
 
+from driftwatch.checks.stattests.catalog import STAT_TESTS
 from driftwatch.dashboards import common as c
 from driftwatch.dashboards import fields
 from driftwatch.dashboards.common import MONITOR, MONITOR_FEATURE, Query
@@ -19,9 +20,23 @@ SCORE = f"driftwatch_feature_drift_score{{{MONITOR_FEATURE}}}"
 P_VALUE = f"driftwatch_feature_p_value{{{MONITOR_FEATURE}}}"
 THRESHOLD = f"driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}}}"
 DRIFTED = f"driftwatch_feature_drifted{{{MONITOR_FEATURE}}}"
-# How far past its threshold a test is, > 1 meaning drift, as driftwatch.checks.results.severity computes it:
-# threshold / p-value for p-value tests (which export a p-value), score / threshold for distances.
-SEVERITY = f"{THRESHOLD} / clamp_min({P_VALUE}, 1e-300) or {SCORE} / {THRESHOLD}"
+# The latest calibrated verdict's level, one series per monitor; absent for threshold decisions.
+LEVEL = f"max by (monitor) (driftwatch_check_level{{{MONITOR}}})"
+# The level on each feature's p-value series, for tables and ratios.
+FEATURE_LEVEL = f"0 * {P_VALUE} + on (monitor) group_left {LEVEL}"
+# How far past its decision line a feature is, > 1 meaning drift, as driftwatch.checks.results.severity computes it:
+# level / p-value for calibrated decisions; threshold / p-value for p-value tests (the only ones exporting a p-value
+# under threshold decisions), score / threshold for distances.
+SEVERITY = (
+    f"{LEVEL} / on (monitor) group_right clamp_min({P_VALUE}, 1e-300)"
+    f" or {THRESHOLD} / clamp_min({P_VALUE}, 1e-300) or {SCORE} / {THRESHOLD}"
+)
+# What a p-value is compared with: the level (one line) for calibrated decisions, else each p-value test's threshold.
+P_VALUE_LINE = f"{LEVEL} or (max by (feature, method) ({THRESHOLD} and {P_VALUE}) unless on () {LEVEL})"
+# Tests whose score is a distance: a calibrated decision gives them a p-value too, so the method tells them apart.
+DISTANCES = "|".join(sorted(name for name, spec in STAT_TESTS.items() if spec.score_kind == "distance"))
+DISTANCE = f'driftwatch_feature_drift_score{{{MONITOR_FEATURE}, method=~"{DISTANCES}"}}'
+DISTANCE_THRESHOLD = f'driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}, method=~"{DISTANCES}"}}'
 FIRING = f'count(ALERTS{{alertname=~"Driftwatch.*", alertstate="firing", {MONITOR}}}) or vector(0)'
 QUALITY = {
     "Missing values": ("driftwatch_feature_missing_ratio", "Share of the window's rows where the feature is null."),
@@ -41,8 +56,9 @@ QUALITY = {
 FEATURE_COLUMNS = {
     "Value #A": "Severity",
     "Value #B": "Drifted",
-    "Value #C": "Score",
     "Value #D": "p-value",
+    "Value #F": "Level",
+    "Value #C": "Score",
     "Value #E": "Threshold",
 }
 
@@ -120,9 +136,10 @@ def _severity_heatmap() -> c.PanelBuilder:
         heatmap_b.Panel()
         .title("Drift severity by feature")
         .description(
-            "Each feature's test score relative to its threshold, as the daemon ranks features: threshold / "
-            "p-value for p-value tests, score / threshold for distances. Above 1 (orange to red) the feature "
-            "drifted; colours saturate at 2. " + c.CHECK_DETAIL_HELP
+            "How far past its decision line each feature is, as the daemon ranks features: level / p-value for "
+            "calibrated decisions; threshold / p-value for p-value tests and score / threshold for distances "
+            "under threshold decisions. Above 1 (orange to red) the feature drifted; colours saturate at 2. "
+            + c.CHECK_DETAIL_HELP
         )
         .span(24)
         .height(10)
@@ -163,13 +180,15 @@ def _feature_table() -> c.PanelBuilder:
         Query(per_test.format(SCORE), table=True),
         Query(per_test.format(P_VALUE), table=True),
         Query(per_test.format(THRESHOLD), table=True),
+        Query(per_test.format(FEATURE_LEVEL), table=True),
     ]
     return (
         c.table(
             "Features in the latest check",
-            "The latest check's test per feature, most severe first. `method` is the stat test; a feature drifted "
-            "without a score (method `none`) has a missing column or no usable values (see Feature status). "
-            + c.CHECK_DETAIL_HELP,
+            "The latest check's test per feature, most severe first. `method` is the stat test; method `none` is a "
+            "feature judged without a test: a missing column, no usable values, or mostly missing values (judged "
+            "on the missing rate; see Feature status). Calibrated decisions compare the p-value with the level, "
+            "threshold decisions the score with the threshold. " + c.CHECK_DETAIL_HELP,
             queries,
             transformations=[
                 fields.merge(),
@@ -202,12 +221,15 @@ def _feature_panels() -> list[c.PanelBuilder]:
             links=at_point,
         ),
         c.timeseries(
-            "p-values vs threshold",
-            "Features tested with a p-value test (after the multiple-testing correction when one is configured); "
-            "a p-value below its threshold (dashed) is drift. Features tested with a distance are in the next panel.",
+            "p-values vs level",
+            "Each feature's p-value, after the multiple-testing correction when one is in force; below the dashed "
+            "line is drift. Calibrated decisions (`drift.decision: calibrated`, the default): every test's "
+            "calibrated p-value, and a mostly-missing feature's missing-rate test (method `none`), against the "
+            "level (alpha times this look's share of the window's alpha). Threshold decisions: p-value tests only, "
+            "each against its threshold.",
             [
                 Query(f"max by (feature, method) ({P_VALUE})", "{{feature}} ({{method}})"),
-                Query(f"max by (feature, method) ({THRESHOLD} and {P_VALUE})", "{{feature}} threshold"),
+                Query(P_VALUE_LINE, "level {{feature}}"),
             ],
             min_value=None,
             links=at_point,
@@ -217,11 +239,12 @@ def _feature_panels() -> list[c.PanelBuilder]:
         .override_by_query("B", threshold_lines),
         c.timeseries(
             "Distance scores vs threshold",
-            "Features tested with a distance (e.g. wasserstein, jensenshannon); a score above its threshold "
-            "(dashed) is drift.",
+            "Features tested with a distance (e.g. wasserstein, jensenshannon) against their threshold (dashed), "
+            "evidently's rule: it decides under threshold decisions (above the line is drift) and is shown for "
+            "comparison under calibrated ones, which decide on the p-value (previous panel).",
             [
-                Query(f"max by (feature, method) ({SCORE} unless {P_VALUE})", "{{feature}} ({{method}})"),
-                Query(f"max by (feature, method) ({THRESHOLD} unless {P_VALUE})", "{{feature}} threshold"),
+                Query(f"max by (feature, method) ({DISTANCE})", "{{feature}} ({{method}})"),
+                Query(f"max by (feature, method) ({DISTANCE_THRESHOLD})", "{{feature}} threshold"),
             ],
             links=at_point,
             legend_table=True,
@@ -235,8 +258,8 @@ def _status_table() -> c.PanelBuilder:
     return c.table(
         "Feature status",
         "Every exported feature and its outcome in the latest check: `ok` (the test ran), `missing_column`, "
-        "`no_valid_values` (both count as drift), `insufficient_data`, `no_reference_values` or `error` "
-        "(docs/metrics.md). " + c.CHECK_DETAIL_HELP,
+        "`no_valid_values` (both count as drift), `mostly_missing` (judged on its missing rate), "
+        "`insufficient_data`, `no_reference_values` or `error` (docs/metrics.md). " + c.CHECK_DETAIL_HELP,
         [Query(f"max by (feature, status) (driftwatch_feature_status{{{MONITOR_FEATURE}}})", table=True)],
         transformations=[
             fields.organize(exclude=["Time", "Value"], rename={"feature": "Feature", "status": "Status"}),

@@ -20,8 +20,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
-from driftwatch.checks.engine import CheckResult, FeatureQuality, FeatureResult
-from driftwatch.checks.results import severity
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult, severity
 from driftwatch.config import LIMIT_NAMES
 from driftwatch.reference.watch import PROBLEMS
 from driftwatch.serve.daemon import Daemon, MonitorState
@@ -112,6 +111,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     verdict_end = _gauge(
         "driftwatch_verdict_window_end_timestamp_seconds", "End of the rows the exported verdict judged."
     )
+    level = _gauge("driftwatch_check_level", "The level the latest calibrated verdict compared p-values with.")
     received = _counter("driftwatch_rows_received", "Rows received (accepted + rejected).")
     accepted = _counter("driftwatch_rows_accepted", "Rows accepted into the window.")
     rejected = _counter("driftwatch_rows_rejected", "Rows rejected, by reason.", ["monitor", "reason"])
@@ -158,6 +158,8 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
             dataset.add_metric(m, float(run.result.dataset_drift))
             share.add_metric(m, run.result.drift_share)
             verdict_end.add_metric(m, run.judged_until)
+            if run.result.level is not None and math.isfinite(run.result.level):
+                level.add_metric(m, run.result.level)
         joiner = d.joiners.get(name)
         if joiner is not None:
             js = joiner.stats
@@ -205,6 +207,7 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
         dataset,
         share,
         verdict_end,
+        level,
         received,
         accepted,
         rejected,
@@ -246,11 +249,14 @@ def _reference_families(d: Daemon) -> Iterator[Metric]:
 FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("driftwatch_feature_status", "1 for every exported feature; label status is its outcome in the latest check."),
     ("driftwatch_feature_drift_score", "The stat test's score (p-value or distance)."),
-    ("driftwatch_feature_p_value", "The p-value, for tests that have one."),
+    (
+        "driftwatch_feature_p_value",
+        "The p-value the decision used (adjusted when corrected): calibrated, or the test's own under thresholds.",
+    ),
     ("driftwatch_feature_drift_threshold", "The threshold the score is compared with."),
     (
         "driftwatch_feature_drifted",
-        "1 when the feature drifted in the latest check (statuses ok, missing_column, no_valid_values).",
+        "1 when the feature drifted in the latest check (ok, missing_column, no_valid_values, mostly_missing).",
     ),
     ("driftwatch_feature_missing_ratio", "Share of rows where the feature is missing."),
     ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
@@ -258,7 +264,7 @@ FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
 )
 # Statuses that carry a verdict without a test: drifted is exported for them, with method="none".
-_VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
+_VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES, Status.MOSTLY_MISSING})
 OPENMETRICS = "application/openmetrics-text"
 
 
@@ -320,16 +326,19 @@ def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> 
                 unseen.append(f"{{{key}}} {floatToGoString(q.unseen_category_rate)}")
             if q.out_of_range_rate is not None:
                 out_of_range.append(f"{{{key}}} {floatToGoString(q.out_of_range_rate)}")
+        # The test that ran; "none" for a verdict without a test (and the p-value it may carry).
+        method = f.method if f.status == Status.OK and f.score is not None else None
+        labels = f'{{{key},method="{_escape(method or "none")}"}}'
         if f.status in _VERDICT_WITHOUT_TEST:
-            drifted.append(f'{{{key},method="none"}} {floatToGoString(float(f.drifted))}')
-        if f.status != Status.OK or f.score is None or f.method is None:
-            continue  # no test ran: no fake score
-        labels = f'{{{key},method="{_escape(f.method)}"}}'
-        if math.isfinite(f.score):
-            score.append(f"{labels} {floatToGoString(f.score)}")
+            drifted.append(f"{labels} {floatToGoString(float(f.drifted))}")
+        # Any p-value the result carries, distances' calibrated ones and a mostly-missing feature's included.
         p = f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value
         if p is not None and math.isfinite(p):
             p_value.append(f"{labels} {floatToGoString(p)}")
+        if method is None or f.score is None:
+            continue  # no test ran: no fake score
+        if math.isfinite(f.score):
+            score.append(f"{labels} {floatToGoString(f.score)}")
         if f.threshold is not None:
             threshold.append(f"{labels} {floatToGoString(f.threshold)}")
         drifted.append(f"{labels} {floatToGoString(float(f.drifted))}")

@@ -394,6 +394,7 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
         "drifted_features": r.drifted_features,
         "judged_features": r.judged_features,
         "multiple_testing": r.multiple_testing.value,
+        "decision": {"rule": r.decision, "alpha": r.alpha, "look_share": r.look_share, "level": r.level},
         "trigger": r.trigger,
         "error": r.error,
     }

@@ -87,9 +87,26 @@ class FeatureOut(_Model):
     method: str | None
     score: float | None
     score_kind: str | None
-    p_value: float | None
-    adjusted_p_value: float | None
+    p_value: float | None = Field(
+        description="`calibrated` decisions: the calibrated p-value; `threshold`: the test's own, if it has one."
+    )
+    adjusted_p_value: float | None = Field(description="`p_value` after the check's multiple-testing correction.")
     threshold: float | None
+    threshold_drifted: bool | None = Field(
+        description="The verdict of `score` against `threshold` (evidently's rule), kept beside a calibrated decision."
+    )
+    decision: Literal["calibrated", "threshold", "none"] = Field(
+        description="The rule that set `drifted`; `none`: the feature was not judged."
+    )
+    calibration: str | None = Field(
+        description="How `p_value` was obtained: `bootstrap`, `exact`, or `missing_rate` (judged on the share of "
+        "unusable values alone); null when the feature has no calibrated p-value."
+    )
+    missing_p_value: float | None = Field(
+        description="Two-sample test of the share of unusable values (missing, non-finite, wrong type) against "
+        "the reference."
+    )
+    level: float | None = Field(description="The level the (adjusted) p-value was compared with.")
     drifted: bool
     status: Status
     reference_rows: int
@@ -97,6 +114,15 @@ class FeatureOut(_Model):
     prediction: bool
     message: str
     quality: QualityOut
+
+
+class DecisionOut(_Model):
+    """The check's decision rule: calibrated p-values against `level`, or evidently's thresholds."""
+
+    rule: Literal["calibrated", "threshold"]
+    alpha: float | None = Field(description="The window's false-alarm rate (`drift.alpha`); null for thresholds.")
+    look_share: float = Field(description="This look's share of the window's alpha; 1 for a single look.")
+    level: float | None = Field(description="alpha * look_share, what every adjusted p-value is compared with.")
 
 
 class _Verdict(_Model):
@@ -109,7 +135,8 @@ class _Verdict(_Model):
     drift_share_threshold: float
     drifted_features: int
     judged_features: int
-    multiple_testing: MultipleTesting
+    multiple_testing: MultipleTesting = Field(description="The correction in force for this check.")
+    decision: DecisionOut
     started_at: float
     duration_seconds: float
 

@@ -89,6 +89,11 @@ class Check(Base):
     drifted_features: Mapped[int] = mapped_column(Integer)
     judged_features: Mapped[int] = mapped_column(Integer)
     multiple_testing: Mapped[str] = mapped_column(String(16))
+    # NULL in checks stored before results carried their decision (revision 0002): those used thresholds.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    alpha: Mapped[float | None] = mapped_column(Double)
+    look_share: Mapped[float | None] = mapped_column(Double)
+    level: Mapped[float | None] = mapped_column(Double)
     trigger: Mapped[str] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -112,6 +117,11 @@ class FeatureResultRow(Base):
     p_value: Mapped[float | None] = mapped_column(Double)
     adjusted_p_value: Mapped[float | None] = mapped_column(Double)
     threshold: Mapped[float | None] = mapped_column(Double)
+    threshold_drifted: Mapped[bool | None] = mapped_column(Boolean)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    calibration: Mapped[str | None] = mapped_column(String(16))
+    missing_p_value: Mapped[float | None] = mapped_column(Double)
+    level: Mapped[float | None] = mapped_column(Double)
     drifted: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(32))
     reference_rows: Mapped[int] = mapped_column(BigInteger)

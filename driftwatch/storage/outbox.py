@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from driftwatch.checks.engine import CheckResult, FeatureResult
-from driftwatch.checks.results import FeatureQuality
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.storage.records import PRE_DECISION_RULE, pre_decision_feature_rule
 from driftwatch.types import Kind, MultipleTesting, Status
 
 log = logging.getLogger(__name__)
@@ -214,17 +214,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
     r = dict(body["result"])
-    features = [
-        FeatureResult(
-            **{
-                **f,
-                "kind": Kind(f["kind"]),
-                "status": Status(f["status"]),
-                "quality": FeatureQuality(**f["quality"]),
-            }
-        )
-        for f in r.pop("features")
-    ]
+    features = [_feature(f) for f in r.pop("features")]
+    r.setdefault("decision", PRE_DECISION_RULE)  # queued before results carried their decision
     result = CheckResult(
         **{**r, "status": Status(r["status"]), "multiple_testing": MultipleTesting(r["multiple_testing"])},
         features=features,
@@ -237,3 +228,12 @@ def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
         window_end=body["window_end"],
         trigger=body["trigger"],
     )
+
+
+def _feature(f: dict[str, Any]) -> FeatureResult:
+    status = Status(f["status"])
+    if "decision" not in f:
+        # Queued before results carried their decision: p_value was the score of p-value tests.
+        f = {**f, "decision": pre_decision_feature_rule(status)}
+        f.setdefault("p_value", f["score"] if f.get("score_kind") == "p_value" else None)
+    return FeatureResult(**{**f, "kind": Kind(f["kind"]), "status": status, "quality": FeatureQuality(**f["quality"])})

@@ -6,12 +6,16 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from driftwatch.checks.engine import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.errors import DriftwatchError
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # What started a check; kept short and closed so dashboards can group by it.
 TRIGGERS = ("schedule", "window_close", "manual", "cli")
+# The rule of checks recorded before results carried one (NULL decision columns, outbox entries without the key).
+PRE_DECISION_RULE = "threshold"
+# Statuses the threshold rule judged (drifted or not) before results carried their decision.
+_PRE_DECISION_JUDGED = frozenset({Status.OK, Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
 
 
 class StorageError(DriftwatchError):
@@ -52,7 +56,7 @@ class ReferenceLike(Protocol):
 
 @dataclass(frozen=True)
 class FeatureRecord:
-    """One stored feature result; non-finite floats come back as None."""
+    """One stored feature result; non-finite floats come back as None, results stored before 0002 as threshold ones."""
 
     id: int
     name: str
@@ -63,6 +67,11 @@ class FeatureRecord:
     p_value: float | None
     adjusted_p_value: float | None
     threshold: float | None
+    threshold_drifted: bool | None
+    decision: str
+    calibration: str | None
+    missing_p_value: float | None
+    level: float | None
     drifted: bool
     status: Status
     reference_rows: int
@@ -95,6 +104,10 @@ class CheckRecord:
     drifted_features: int
     judged_features: int
     multiple_testing: MultipleTesting
+    decision: str
+    alpha: float | None
+    look_share: float
+    level: float | None
     trigger: str
     error: str | None
     features: tuple[FeatureRecord, ...] | None = None
@@ -117,6 +130,10 @@ class CheckRecord:
             started_at=self.started_at,
             duration_seconds=self.duration_seconds,
             features=[_feature_result(f, self.rows) for f in self.features],
+            decision=self.decision,
+            alpha=self.alpha,
+            look_share=self.look_share,
+            level=self.level,
         )
 
 
@@ -153,10 +170,21 @@ def _feature_result(f: FeatureRecord, rows: int) -> FeatureResult:
         current_rows=f.current_rows,
         quality=quality,
         score_kind=f.score_kind,
+        p_value=f.p_value,
         adjusted_p_value=f.adjusted_p_value,
+        threshold_drifted=f.threshold_drifted,
+        decision=f.decision,
+        calibration=f.calibration,
+        missing_p_value=f.missing_p_value,
+        level=f.level,
         prediction=f.prediction,
         message=f.message,
     )
+
+
+def pre_decision_feature_rule(status: Status) -> str:
+    """The decision of a feature result recorded before results carried one: thresholds judged, or nothing."""
+    return PRE_DECISION_RULE if status in _PRE_DECISION_JUDGED else "none"
 
 
 def _nan(x: float | None) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -17,19 +16,19 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, Op
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from driftwatch.checks.engine import CheckResult, FeatureResult
-from driftwatch.storage.models import Check, FeatureResultRow, FileSourceProgress, Monitor, ReferenceVersion
+from driftwatch.checks.results import CheckResult
+from driftwatch.storage.convert import check_record, check_row, feature_record, finite, required
+from driftwatch.storage.models import Check, FileSourceProgress, Monitor, ReferenceVersion
 from driftwatch.storage.records import (
     TRIGGERS,
     CheckRecord,
-    FeatureRecord,
     MonitorSummary,
     ReferenceLike,
     StorageError,
     StorageUnavailableError,
     UnknownReferenceError,
 )
-from driftwatch.types import Kind, MultipleTesting, Status
+from driftwatch.types import Status
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (tests/storage/test_migrations.py holds it to alembic's head). A
 # database already there is not handed to alembic, whose import (0.1-0.25 s) is a tenth of the daemon's start.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
@@ -155,7 +154,7 @@ class HistoryStore:
             version=profile.version,
             source=profile.source,
             rows=int(profile.rows),
-            created_at=_required("created_at", profile.created_at),
+            created_at=required("created_at", profile.created_at),
         )
         with self._guard("recording a reference version"), self._write.begin() as s:
             monitor_id = self._monitor_id(s, profile.monitor)
@@ -184,26 +183,10 @@ class HistoryStore:
         """
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r} (valid: {', '.join(TRIGGERS)})")
-        start, end = _finite(window_start), _finite(window_end)
+        start, end = finite(window_start), finite(window_end)
         if start is not None and end is not None and start > end:
             raise ValueError(f"window_start {start} is after window_end {end}")
-        row = Check(
-            started_at=_required("started_at", result.started_at),
-            duration_seconds=_required("duration_seconds", result.duration_seconds),
-            window_start=start,
-            window_end=end,
-            rows=int(result.rows),
-            status=Status(result.status).value,
-            dataset_drift=bool(result.dataset_drift),
-            drift_share=_required("drift_share", result.drift_share),
-            drift_share_threshold=_required("drift_share_threshold", result.drift_share_threshold),
-            drifted_features=int(result.drifted_features),
-            judged_features=int(result.judged_features),
-            multiple_testing=MultipleTesting(result.multiple_testing).value,
-            trigger=trigger,
-            error=error,
-            features=[_feature_row(f) for f in result.features],
-        )
+        row = check_row(result, window_start=start, window_end=end, trigger=trigger, error=error)
         with self._guard("recording a check"), self._write.begin() as s:
             ref = s.execute(
                 select(ReferenceVersion.id, ReferenceVersion.monitor_id)
@@ -233,7 +216,7 @@ class HistoryStore:
 
     def delete_older_than(self, cutoff: float) -> int:
         """Delete checks that started before `cutoff` (epoch seconds) with their feature results; returns the count."""
-        cutoff = _required("cutoff", cutoff)
+        cutoff = required("cutoff", cutoff)
         with self._guard("deleting old checks"), self._write.begin() as s:
             # The database cascades to feature_results; loading them into the session would only cost memory.
             result: Any = s.execute(
@@ -301,7 +284,7 @@ class HistoryStore:
             stmt = stmt.where(Check.started_at < until)
         stmt = stmt.order_by(Check.started_at.desc(), Check.id.desc()).limit(limit)
         with self._guard("listing checks"), self._read() as s:
-            return [_check_record(row, name, version, None) for row, name, version in s.execute(stmt)]
+            return [check_record(row, name, version, None) for row, name, version in s.execute(stmt)]
 
     def get_check(self, check_id: int) -> CheckRecord | None:
         """One check with its feature results in their original order, or None when there is no such check."""
@@ -311,7 +294,7 @@ class HistoryStore:
             if found is None:
                 return None
             row, name, version = found
-            return _check_record(row, name, version, tuple(_feature_record(f) for f in row.features))
+            return check_record(row, name, version, tuple(feature_record(f) for f in row.features))
 
     # ---- helpers -----------------------------------------------------------------------------------
 
@@ -410,88 +393,3 @@ def _sqlite_file(url: URL) -> Path | None:
     if url.query.get("uri") == "true" or url.database.startswith("file:"):
         return None
     return Path(url.database)
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _required(name: str, x: float) -> float:
-    if x is None or not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {x!r}")
-    return float(x)
-
-
-def _feature_row(f: FeatureResult) -> FeatureResultRow:
-    q = f.quality
-    return FeatureResultRow(
-        name=f.name,
-        kind=Kind(f.kind).value,
-        method=f.method,
-        score=_finite(f.score),
-        score_kind=f.score_kind,
-        p_value=_finite(f.p_value),
-        adjusted_p_value=_finite(f.adjusted_p_value),
-        threshold=_finite(f.threshold),
-        drifted=bool(f.drifted),
-        status=Status(f.status).value,
-        reference_rows=int(f.reference_rows),
-        current_rows=int(f.current_rows),
-        prediction=bool(f.prediction),
-        message=f.message,
-        missing_rate=_finite(q.missing_rate),
-        reference_missing_rate=_finite(q.reference_missing_rate),
-        type_error_rate=_finite(q.type_error_rate),
-        unseen_category_rate=_finite(q.unseen_category_rate),
-        out_of_range_rate=_finite(q.out_of_range_rate),
-    )
-
-
-def _feature_record(f: FeatureResultRow) -> FeatureRecord:
-    return FeatureRecord(
-        id=f.id,
-        name=f.name,
-        kind=Kind(f.kind),
-        method=f.method,
-        score=f.score,
-        score_kind=f.score_kind,
-        p_value=f.p_value,
-        adjusted_p_value=f.adjusted_p_value,
-        threshold=f.threshold,
-        drifted=f.drifted,
-        status=Status(f.status),
-        reference_rows=f.reference_rows,
-        current_rows=f.current_rows,
-        prediction=f.prediction,
-        message=f.message,
-        missing_rate=f.missing_rate,
-        reference_missing_rate=f.reference_missing_rate,
-        type_error_rate=f.type_error_rate,
-        unseen_category_rate=f.unseen_category_rate,
-        out_of_range_rate=f.out_of_range_rate,
-    )
-
-
-def _check_record(
-    c: Check, monitor: str, reference_version: str, features: tuple[FeatureRecord, ...] | None
-) -> CheckRecord:
-    return CheckRecord(
-        id=c.id,
-        monitor=monitor,
-        reference_version=reference_version,
-        started_at=c.started_at,
-        duration_seconds=c.duration_seconds,
-        window_start=c.window_start,
-        window_end=c.window_end,
-        rows=c.rows,
-        status=Status(c.status),
-        dataset_drift=c.dataset_drift,
-        drift_share=c.drift_share,
-        drift_share_threshold=c.drift_share_threshold,
-        drifted_features=c.drifted_features,
-        judged_features=c.judged_features,
-        multiple_testing=MultipleTesting(c.multiple_testing),
-        trigger=c.trigger,
-        error=c.error,
-        features=features,
-    )

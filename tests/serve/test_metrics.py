@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+from checks.samples import calibrated_check, threshold_check
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,7 +15,7 @@ from driftwatch import demo
 from driftwatch.checks.engine import run_check
 from driftwatch.config import parse_config
 from driftwatch.reference.profile import load_profile
-from driftwatch.serve.daemon import Daemon
+from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.metrics import FEATURE_FAMILIES, FeatureLines, _render_monitor, create_registry, exposition
 from driftwatch.types import Status
 
@@ -95,8 +96,17 @@ def test_latest_check_drives_feature_series(tmp_path: Path) -> None:
         assert {"patient_age", "temperature_c", "channel", "arrival_mode"} <= drifted
         (dataset,) = s["driftwatch_dataset_drift"]
         assert dataset.value == 1.0 and dataset.labels == {"monitor": "triage"}
-        p_values = {x.labels["feature"]: x for x in s["driftwatch_feature_p_value"]}
-        assert set(p_values) == {"pain_score"} and p_values["pain_score"].labels["method"] == "ks"
+        # Every p-value the verdict carries (a calibrated one for each test, or the p-value tests' own), adjusted.
+        result = daemon.monitors["triage"].last.result
+        expected = {
+            f.name: f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value
+            for f in result.features
+            if f.p_value is not None
+        }
+        assert {x.labels["feature"]: x.value for x in s.get("driftwatch_feature_p_value", [])} == expected
+        assert "pain_score" in expected
+        methods = {x.labels["feature"]: x.labels["method"] for x in s["driftwatch_feature_p_value"]}
+        assert methods["pain_score"] == "ks"
         scores = {x.labels["feature"]: x.labels["method"] for x in s["driftwatch_feature_drift_score"]}
         assert scores["patient_age"] == "wasserstein" and scores["channel"] == "jensenshannon"
         unseen = {x.labels["feature"]: x.value for x in s["driftwatch_feature_unseen_category_ratio"]}
@@ -243,3 +253,65 @@ def test_what_each_status_exports(tmp_path: Path) -> None:
     assert statuses == {"missing_column", "insufficient_data"}
     ratios = [family for family in lines if family.endswith("_ratio") and lines[family]]
     assert ratios == []
+
+
+def test_what_a_calibrated_check_exports() -> None:
+    """Built by hand: a p-value for every test that has one, distances included, and for a mostly-missing feature."""
+    lines = _series(calibrated_check("m").features)
+    assert lines["driftwatch_feature_p_value"] == [
+        'driftwatch_feature_p_value{monitor="m",feature="m",method="none"} 1e-08',
+        'driftwatch_feature_p_value{monitor="m",feature="a",method="wasserstein"} 0.0016',
+        'driftwatch_feature_p_value{monitor="m",feature="b",method="chisquare"} 0.28',
+        'driftwatch_feature_p_value{monitor="m",feature="p",method="jensenshannon"} 0.64',
+    ]
+    # Judged without a test, like a missing column: drifted with method="none", no score or threshold.
+    assert lines["driftwatch_feature_drifted"] == [
+        'driftwatch_feature_drifted{monitor="m",feature="c",method="none"} 1.0',
+        'driftwatch_feature_drifted{monitor="m",feature="m",method="none"} 1.0',
+        'driftwatch_feature_drifted{monitor="m",feature="a",method="wasserstein"} 1.0',
+        'driftwatch_feature_drifted{monitor="m",feature="b",method="chisquare"} 0.0',
+        'driftwatch_feature_drifted{monitor="m",feature="p",method="jensenshannon"} 0.0',
+    ]
+    assert [x.split("{")[1].split(",")[1] for x in lines["driftwatch_feature_drift_score"]] == [
+        'feature="a"',
+        'feature="b"',
+        'feature="p"',
+    ]
+    mostly = {family: [x for x in xs if 'feature="m"' in x] for family, xs in lines.items()}
+    assert mostly["driftwatch_feature_status"] == [
+        'driftwatch_feature_status{monitor="m",feature="m",status="mostly_missing"} 1.0'
+    ]
+    assert mostly["driftwatch_feature_drift_score"] == mostly["driftwatch_feature_drift_threshold"] == []
+    # A failed test exports its status and ratios only.
+    failed = {family for family, xs in lines.items() if any('feature="x"' in x for x in xs)}
+    assert failed == {
+        "driftwatch_feature_status",
+        "driftwatch_feature_missing_ratio",
+        "driftwatch_feature_type_error_ratio",
+        "driftwatch_feature_out_of_range_ratio",
+    }
+
+
+def test_what_a_threshold_check_exports() -> None:
+    lines = _series(threshold_check("m").features)
+    assert lines["driftwatch_feature_p_value"] == [
+        'driftwatch_feature_p_value{monitor="m",feature="k",method="ks"} 0.01'
+    ]
+    assert (
+        'driftwatch_feature_drift_threshold{monitor="m",feature="a",method="wasserstein"} 0.1'
+        in (lines["driftwatch_feature_drift_threshold"])
+    )
+
+
+def test_the_level_comes_with_calibrated_verdicts(tmp_path: Path) -> None:
+    daemon = _daemon(tmp_path)
+    try:
+        registry = create_registry(daemon)
+        daemon.monitors["triage"].last = CheckRun(None, calibrated_check("triage"), None, None, "manual")
+        (level,) = _samples(daemon, registry)["driftwatch_check_level"]
+        assert (level.labels, level.value) == ({"monitor": "triage"}, 0.025)
+        daemon.monitors["triage"].last = CheckRun(None, threshold_check("triage"), None, None, "manual")
+        s = _samples(daemon, registry)
+        assert "driftwatch_check_level" not in s and s["driftwatch_dataset_drift"][0].value == 1.0
+    finally:
+        daemon.stop()

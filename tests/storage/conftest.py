@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-import pyarrow as pa
 import pytest
+from checks.samples import Reference, calibrated_check
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from driftwatch.checks.engine import CheckResult, run_check
-from driftwatch.config import DriftSettings, MonitorConfig
-from driftwatch.reference.profile import ReferenceProfile, build_profile
+from driftwatch.checks.results import CheckResult
 from driftwatch.storage import HistoryStore
 
 
@@ -34,32 +31,6 @@ def raw(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def profile_and_check() -> tuple[ReferenceProfile, CheckResult]:
-    """A real profile and check on seeded data: drift, a missing column, a prediction and BH-adjusted p-values."""
-    rng = np.random.default_rng(7)
-    n = 200
-    monitor = MonitorConfig(
-        name="t",
-        reference={"path": "unused"},
-        features={"a": "numeric", "b": "categorical", "c": "numeric", "p": "categorical"},
-        prediction_columns=["p"],
-    )
-    reference = pa.table(
-        {
-            "a": rng.normal(0, 1, n),
-            "b": rng.choice(["x", "y"], n),
-            "c": rng.normal(0, 1, n),
-            "p": rng.choice(["yes", "no"], n),
-        }
-    )
-    current = pa.table(
-        {
-            "a": np.append(rng.normal(0.5, 1, n - 2), [np.nan, 1e9]),
-            "b": rng.choice(["x", "y", "z"], n),
-            "p": rng.choice(["yes", "no"], n),
-        }
-    )
-    profile = build_profile(reference, monitor, "v1", "memory")
-    # Methods with fast paths keep evidently (seconds to import) out of this suite.
-    settings = DriftSettings(multiple_testing="bh", methods={"numeric": "wasserstein", "categorical": "chisquare"})
-    return profile, run_check(profile, current, settings)
+def profile_and_check() -> tuple[Reference, CheckResult]:
+    """A reference and a calibrated check built by hand: every status, calibration and optional field."""
+    return Reference(), calibrated_check()

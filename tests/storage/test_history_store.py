@@ -8,18 +8,21 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from checks.samples import threshold_check
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from driftwatch.checks.engine import CheckResult, FeatureResult
-from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.checks.results import CheckResult, FeatureResult
 from driftwatch.storage import (
     CheckRecord,
     FeatureRecord,
     HistoryStore,
     MonitorSummary,
+    ReferenceLike,
     StorageError,
     UnknownReferenceError,
+    alembic_config,
 )
 from driftwatch.types import Kind, MultipleTesting, Status
 
@@ -42,6 +45,11 @@ def _expected_feature(got: FeatureRecord, f: FeatureResult) -> FeatureRecord:
         p_value=_stored(f.p_value),
         adjusted_p_value=_stored(f.adjusted_p_value),
         threshold=_stored(f.threshold),
+        threshold_drifted=f.threshold_drifted,
+        decision=f.decision,
+        calibration=f.calibration,
+        missing_p_value=_stored(f.missing_p_value),
+        level=_stored(f.level),
         drifted=f.drifted,
         status=f.status,
         reference_rows=f.reference_rows,
@@ -81,6 +89,10 @@ def _assert_stored(
         drifted_features=result.drifted_features,
         judged_features=result.judged_features,
         multiple_testing=result.multiple_testing,
+        decision=result.decision,
+        alpha=_stored(result.alpha),
+        look_share=result.look_share,
+        level=_stored(result.level),
         trigger=trigger,
         error=error,
         features=tuple(_expected_feature(g, f) for g, f in zip(got.features, result.features, strict=True)),
@@ -93,12 +105,12 @@ def _at(result: CheckResult, started_at: float, monitor: str | None = None) -> C
 
 
 @pytest.fixture
-def profile(profile_and_check: tuple[ReferenceProfile, CheckResult]) -> ReferenceProfile:
+def profile(profile_and_check: tuple[ReferenceLike, CheckResult]) -> ReferenceLike:
     return profile_and_check[0]
 
 
 @pytest.fixture
-def result(profile_and_check: tuple[ReferenceProfile, CheckResult]) -> CheckResult:
+def result(profile_and_check: tuple[ReferenceLike, CheckResult]) -> CheckResult:
     return profile_and_check[1]
 
 
@@ -106,7 +118,7 @@ def result(profile_and_check: tuple[ReferenceProfile, CheckResult]) -> CheckResu
 
 
 def test_upgrade_creates_the_folder_and_a_second_upgrade_changes_nothing(
-    db_url: str, raw: Engine, profile: ReferenceProfile, result: CheckResult
+    db_url: str, raw: Engine, profile: ReferenceLike, result: CheckResult
 ) -> None:
     with HistoryStore(db_url) as store:
         store.upgrade()
@@ -116,7 +128,7 @@ def test_upgrade_creates_the_folder_and_a_second_upgrade_changes_nothing(
         store.upgrade()
         assert store.get_check(check_id) is not None
     with raw.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
         assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 1
         if raw.dialect.name == "sqlite":
             assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
@@ -142,7 +154,7 @@ def test_concurrent_upgrades_of_an_empty_database_both_succeed(db_url: str) -> N
         assert store.list_monitors() == []
 
 
-def test_sqlite_memory_database_works(profile: ReferenceProfile, result: CheckResult) -> None:
+def test_sqlite_memory_database_works(profile: ReferenceLike, result: CheckResult) -> None:
     with HistoryStore("sqlite://") as store:
         store.upgrade()
         store.record_reference(profile)
@@ -153,28 +165,92 @@ def test_sqlite_memory_database_works(profile: ReferenceProfile, result: CheckRe
 # ---- checks ----------------------------------------------------------------------------------------------
 
 
-def test_check_round_trips_every_field(store: HistoryStore, profile: ReferenceProfile, result: CheckResult) -> None:
-    assert [f.status for f in result.features] == [Status.OK, Status.OK, Status.MISSING_COLUMN, Status.OK]
-    assert result.features[1].adjusted_p_value is not None and result.features[3].prediction
+def test_check_round_trips_every_field(store: HistoryStore, profile: ReferenceLike, result: CheckResult) -> None:
+    assert [f.status for f in result.features] == [
+        Status.OK,
+        Status.OK,
+        Status.MISSING_COLUMN,
+        Status.MOSTLY_MISSING,
+        Status.OK,
+        Status.ERROR,
+    ]
+    assert result.decision == "calibrated" and result.features[4].prediction
     store.record_reference(profile)
     check_id = store.record_check(result, window_start=100.5, window_end=1000.25, trigger="schedule")
     got = store.get_check(check_id)
     _assert_stored(got, result, window=(100.5, 1000.25), trigger="schedule")
     assert got is not None and got.to_result() == result
+    assert got.to_result().to_dict() == result.to_dict()
     assert store.get_check(check_id + 1000) is None
 
 
-def test_none_and_non_finite_values_are_stored_as_null(
-    store: HistoryStore, raw: Engine, profile: ReferenceProfile, result: CheckResult
+def test_a_threshold_check_round_trips(store: HistoryStore, profile: ReferenceLike) -> None:
+    result = threshold_check()
+    store.record_reference(profile)
+    check_id = store.record_check(result, window_start=None, window_end=None, trigger="cli")
+    got = store.get_check(check_id)
+    _assert_stored(got, result, window=(None, None), trigger="cli")
+    assert got is not None and got.to_result() == result
+    assert got.to_result().to_dict() == result.to_dict()
+    assert got.to_result().to_dict()["decision"] == {
+        "rule": "threshold",
+        "alpha": None,
+        "look_share": 1.0,
+        "level": None,
+    }
+    listed = store.list_checks("t")[0]
+    assert (listed.decision, listed.alpha, listed.look_share, listed.level) == ("threshold", None, 1.0, None)
+
+
+def test_checks_stored_before_decisions_read_as_threshold_checks(
+    store: HistoryStore, raw: Engine, profile: ReferenceLike, result: CheckResult
 ) -> None:
-    a, b, c, p = result.features
+    """A check stored at revision 0001 comes back through 0002 with NULL columns: a single-look threshold check."""
+    store.record_reference(profile)
+    check_id = store.record_check(result, window_start=None, window_end=None, trigger="cli")
+    with raw.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        assert "decision" not in {c["name"] for c in inspect(conn).get_columns("checks")}
+        command.upgrade(cfg, "head")
+    got = store.get_check(check_id)
+    assert got is not None and got.features is not None
+    assert (got.decision, got.alpha, got.look_share, got.level) == ("threshold", None, 1.0, None)
+    decisions = {f.name: f.decision for f in got.features}
+    # Judged statuses were threshold decisions; the rest (mostly_missing did not exist, error) were not judged.
+    assert decisions == {
+        "a": "threshold",
+        "b": "threshold",
+        "c": "threshold",
+        "m": "none",
+        "p": "threshold",
+        "x": "none",
+    }
+    a = got.features[0]
+    assert (a.threshold_drifted, a.calibration, a.missing_p_value, a.level) == (None, None, None, None)
+    # What 0001 stored is untouched, the p-value included.
+    assert (a.score, a.p_value, a.adjusted_p_value, a.drifted) == (0.31, 0.0004, 0.0016, True)
+    old = got.to_result()
+    assert old.to_dict()["decision"] == {"rule": "threshold", "alpha": None, "look_share": 1.0, "level": None}
+    assert old.features[0].p_value == 0.0004 and old.features[0].decision == "threshold"
+
+
+def test_none_and_non_finite_values_are_stored_as_null(
+    store: HistoryStore, raw: Engine, profile: ReferenceLike, result: CheckResult
+) -> None:
+    a, b, c, m, p, x = result.features
     odd = replace(
         result,
+        alpha=NAN,
+        level=INF,
         features=[
-            replace(a, score=INF, threshold=NAN, quality=replace(a.quality, out_of_range_rate=-INF)),
+            replace(a, score=INF, threshold=NAN, level=NAN, quality=replace(a.quality, out_of_range_rate=-INF)),
             replace(b, score=NAN, adjusted_p_value=INF, quality=replace(b.quality, unseen_category_rate=NAN)),
             replace(c, message=""),
+            replace(m, p_value=NAN, missing_p_value=-INF),
             replace(p, score=-INF, adjusted_p_value=None, quality=replace(p.quality, missing_rate=NAN)),
+            x,
         ],
     )
     store.record_reference(profile)
@@ -182,22 +258,32 @@ def test_none_and_non_finite_values_are_stored_as_null(
     got = store.get_check(check_id)
     _assert_stored(got, odd, window=(None, None), trigger="manual", error="reader timed out")
     assert got is not None and got.features is not None
-    assert got.features[0].score is None and got.features[1].p_value is None and got.features[2].method is None
+    assert got.alpha is None and got.level is None
+    assert got.features[0].score is None and got.features[1].adjusted_p_value is None
+    assert got.features[2].method is None and got.features[3].missing_p_value is None
     with raw.connect() as conn:
         # NULL in the database itself, not NaN or Infinity, which PostgreSQL would happily store.
         nulls = conn.execute(
             text(
                 "SELECT name, score IS NULL, threshold IS NULL, adjusted_p_value IS NULL, out_of_range_rate IS NULL,"
-                " unseen_category_rate IS NULL, missing_rate IS NULL FROM feature_results ORDER BY id"
+                " unseen_category_rate IS NULL, missing_rate IS NULL, p_value IS NULL, missing_p_value IS NULL,"
+                " level IS NULL FROM feature_results ORDER BY id"
             )
         ).all()
         assert [tuple(r) for r in nulls] == [
-            ("a", True, True, True, True, True, False),
-            ("b", True, False, True, True, True, False),
-            ("c", True, True, True, True, True, False),
-            ("p", True, False, True, True, False, True),
+            ("a", True, True, False, True, True, False, False, False, True),
+            ("b", True, False, True, True, True, False, False, False, False),
+            ("c", True, True, True, True, True, False, True, True, False),
+            ("m", True, True, False, True, True, False, True, True, False),
+            ("p", True, False, True, True, False, True, False, False, False),
+            ("x", True, False, True, False, True, False, True, True, True),
         ]
         assert conn.scalar(text("SELECT count(*) FROM checks WHERE window_start IS NULL")) == 1
+        assert tuple(conn.execute(text("SELECT alpha IS NULL, level IS NULL, look_share FROM checks")).one()) == (
+            True,
+            True,
+            0.5,
+        )
 
 
 def test_record_check_needs_a_recorded_reference(store: HistoryStore, result: CheckResult) -> None:
@@ -210,16 +296,14 @@ def test_record_check_needs_a_recorded_reference(store: HistoryStore, result: Ch
     assert store.list_checks("t") == []
 
 
-def test_record_reference_is_idempotent(store: HistoryStore, profile: ReferenceProfile) -> None:
+def test_record_reference_is_idempotent(store: HistoryStore, profile: ReferenceLike) -> None:
     first = store.record_reference(profile)
     assert store.record_reference(profile) == first
     assert store.record_reference(replace(profile, version="v2")) != first
     assert store.list_monitors() == [MonitorSummary("t", None, None, None, None)]
 
 
-def test_record_check_rejects_bad_arguments(
-    store: HistoryStore, profile: ReferenceProfile, result: CheckResult
-) -> None:
+def test_record_check_rejects_bad_arguments(store: HistoryStore, profile: ReferenceLike, result: CheckResult) -> None:
     store.record_reference(profile)
     with pytest.raises(ValueError, match=r"^unknown trigger 'cron' \(valid: schedule, window_close, manual, cli\)$"):
         store.record_check(result, window_start=None, window_end=None, trigger="cron")
@@ -232,7 +316,7 @@ def test_record_check_rejects_bad_arguments(
 
 
 def test_list_checks_filters_orders_and_limits(
-    store: HistoryStore, profile: ReferenceProfile, result: CheckResult
+    store: HistoryStore, profile: ReferenceLike, result: CheckResult
 ) -> None:
     store.record_reference(profile)
     store.record_reference(replace(profile, monitor="u"))
@@ -260,7 +344,7 @@ def test_list_checks_filters_orders_and_limits(
 
 
 def test_list_monitors_shows_each_monitors_latest_check(
-    store: HistoryStore, profile: ReferenceProfile, result: CheckResult
+    store: HistoryStore, profile: ReferenceLike, result: CheckResult
 ) -> None:
     assert store.list_monitors() == []
     for name in ("zeta", "alpha", "idle"):
@@ -280,7 +364,7 @@ def test_list_monitors_shows_each_monitors_latest_check(
 
 
 def test_retention_deletes_old_checks_and_their_features(
-    store: HistoryStore, raw: Engine, profile: ReferenceProfile, result: CheckResult
+    store: HistoryStore, raw: Engine, profile: ReferenceLike, result: CheckResult
 ) -> None:
     store.record_reference(profile)
     old = [store.record_check(_at(result, t), window_start=None, window_end=None, trigger="cli") for t in (1.0, 2.0)]
@@ -295,7 +379,7 @@ def test_retention_deletes_old_checks_and_their_features(
         assert conn.scalar(text("SELECT count(*) FROM feature_results")) == len(result.features)
 
 
-def test_concurrent_writers_and_readers(db_url: str, profile: ReferenceProfile, result: CheckResult) -> None:
+def test_concurrent_writers_and_readers(db_url: str, profile: ReferenceLike, result: CheckResult) -> None:
     with HistoryStore(db_url) as setup:
         setup.upgrade()
         setup.record_reference(profile)
@@ -407,13 +491,16 @@ def test_malformed_or_unsupported_url_raises_storage_error(url: str, problem: st
     assert "secret" not in str(err.value)
 
 
-def test_records_and_enums_are_typed(store: HistoryStore, profile: ReferenceProfile, result: CheckResult) -> None:
+def test_records_and_enums_are_typed(store: HistoryStore, profile: ReferenceLike, result: CheckResult) -> None:
     store.record_reference(profile)
     got = store.get_check(store.record_check(result, window_start=None, window_end=None, trigger="cli"))
     assert got is not None and got.features is not None
     assert type(got.status) is Status and type(got.multiple_testing) is MultipleTesting
     assert got.multiple_testing == MultipleTesting.BH
-    assert [type(f.kind) for f in got.features] == [Kind] * 4
+    assert [type(f.kind) for f in got.features] == [Kind] * len(result.features)
+    assert [type(f.status) for f in got.features] == [Status] * len(result.features)
+    assert type(got.features[0].threshold_drifted) is bool and got.features[5].threshold_drifted is None
+    assert all(type(x) is float for x in (got.alpha, got.look_share, got.level, got.features[0].level))
     assert all(type(x) is float for x in (got.started_at, got.drift_share, got.features[0].score))
     with pytest.raises(AttributeError):
         got.rows = 1  # type: ignore[misc]

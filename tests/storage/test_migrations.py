@@ -48,6 +48,9 @@ def test_offline_sql_for_postgresql() -> None:
     assert "CREATE TABLE checks (" in sql and "id BIGSERIAL NOT NULL" in sql
     assert "CREATE INDEX ix_checks_monitor_id_started_at ON checks (monitor_id, started_at);" in sql
     assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in sql
+    assert "ALTER TABLE feature_results ADD COLUMN threshold_drifted BOOLEAN;" in sql
+    assert "ALTER TABLE checks ADD COLUMN look_share DOUBLE PRECISION;" in sql
+    assert "UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';" in sql
 
 
 def test_a_database_from_a_newer_driftwatch_is_refused(store: HistoryStore, raw: Engine) -> None:

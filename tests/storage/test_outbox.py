@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from checks.samples import threshold_check
 from services.postgres import free_port
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from driftwatch.checks.engine import CheckResult
-from driftwatch.reference.profile import ReferenceProfile
-from driftwatch.storage import HistoryStore, StorageUnavailableError
+from driftwatch.checks.results import CheckResult
+from driftwatch.storage import HistoryStore, ReferenceLike, StorageUnavailableError
 from driftwatch.storage.outbox import Outbox, ReferenceInfo
 
 
 @pytest.fixture
-def profile(profile_and_check: tuple[ReferenceProfile, CheckResult]) -> ReferenceProfile:
+def profile(profile_and_check: tuple[ReferenceLike, CheckResult]) -> ReferenceLike:
     return profile_and_check[0]
 
 
 @pytest.fixture
-def result(profile_and_check: tuple[ReferenceProfile, CheckResult]) -> CheckResult:
+def result(profile_and_check: tuple[ReferenceLike, CheckResult]) -> CheckResult:
     return profile_and_check[1]
 
 
-def _info(profile: ReferenceProfile) -> ReferenceInfo:
+def _info(profile: ReferenceLike) -> ReferenceInfo:
     return ReferenceInfo(profile.monitor, profile.version, profile.source, profile.rows, profile.created_at)
 
 
 def test_queued_checks_come_back_equal_and_in_order_after_reopening(
-    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+    tmp_path: Path, profile_and_check: tuple[ReferenceLike, CheckResult]
 ) -> None:
     profile, result = profile_and_check
     box = Outbox(tmp_path / "outbox")
@@ -53,9 +54,43 @@ def test_queued_checks_come_back_equal_and_in_order_after_reopening(
     assert seq == 4  # numbering goes on, so a new entry never sorts before an older one
 
 
-def test_an_unreadable_entry_is_set_aside(
-    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+def test_the_decision_fields_survive_the_queue_and_the_store(
+    tmp_path: Path, store: HistoryStore, profile: ReferenceLike, result: CheckResult
 ) -> None:
+    box = Outbox(tmp_path / "outbox")
+    for r in (result, threshold_check()):
+        box.append(r, _info(profile), window_start=None, window_end=None, trigger="schedule")
+    box = Outbox(tmp_path / "outbox")
+    store.record_reference(profile)
+    for expected in (result, threshold_check()):
+        pending = box.oldest()
+        assert pending is not None and pending.result == expected
+        assert pending.result.to_dict() == expected.to_dict()
+        check_id = store.record_check(pending.result, window_start=None, window_end=None, trigger=pending.trigger)
+        got = store.get_check(check_id)
+        assert got is not None and got.to_result().to_dict() == expected.to_dict()
+        box.remove(pending.seq)
+    assert box.oldest() is None
+
+
+def test_an_entry_queued_before_results_carried_their_decision_reads_as_a_threshold_check(
+    tmp_path: Path, profile: ReferenceLike
+) -> None:
+    box = Outbox(tmp_path / "outbox")
+    box.append(threshold_check(), _info(profile), window_start=None, window_end=None, trigger="window_close")
+    (path,) = (tmp_path / "outbox").glob("*.json")
+    body = json.loads(path.read_bytes())
+    for key in ("decision", "alpha", "look_share", "level"):
+        del body["result"][key]
+    for f in body["result"]["features"]:
+        for key in ("p_value", "threshold_drifted", "decision", "calibration", "missing_p_value", "level"):
+            del f[key]
+    path.write_text(json.dumps(body))
+    pending = Outbox(tmp_path / "outbox").oldest()
+    assert pending is not None and pending.result == threshold_check()
+
+
+def test_an_unreadable_entry_is_set_aside(tmp_path: Path, profile_and_check: tuple[ReferenceLike, CheckResult]) -> None:
     profile, result = profile_and_check
     box = Outbox(tmp_path / "outbox")
     box.append(result, _info(profile), window_start=None, window_end=None, trigger="schedule")
@@ -66,7 +101,7 @@ def test_an_unreadable_entry_is_set_aside(
     assert (tmp_path / "outbox" / "000000000001-schedule.unreadable").exists() and len(box) == 1
 
 
-def _queue(box: Outbox, profile: ReferenceProfile, result: CheckResult, trigger: str, at: int) -> int | None:
+def _queue(box: Outbox, profile: ReferenceLike, result: CheckResult, trigger: str, at: int) -> int | None:
     r = replace(result, started_at=result.started_at + at)
     return box.append(r, _info(profile), window_start=float(at), window_end=None, trigger=trigger)
 
@@ -77,7 +112,7 @@ def _on_disk(folder: Path) -> list[tuple[int, str]]:
 
 
 def test_a_full_outbox_drops_open_window_checks_oldest_first_and_keeps_window_close_checks(
-    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+    tmp_path: Path, profile_and_check: tuple[ReferenceLike, CheckResult]
 ) -> None:
     profile, result = profile_and_check
     folder = tmp_path / "outbox"
@@ -114,7 +149,7 @@ def test_a_full_outbox_drops_open_window_checks_oldest_first_and_keeps_window_cl
 
 
 def test_entries_named_before_names_carried_the_trigger_are_read(
-    tmp_path: Path, profile_and_check: tuple[ReferenceProfile, CheckResult]
+    tmp_path: Path, profile_and_check: tuple[ReferenceLike, CheckResult]
 ) -> None:
     profile, result = profile_and_check
     folder = tmp_path / "outbox"
@@ -130,7 +165,7 @@ def test_entries_named_before_names_carried_the_trigger_are_read(
 
 
 def test_replaying_a_stored_check_stores_it_once(
-    store: HistoryStore, raw: Engine, profile: ReferenceProfile, result: CheckResult
+    store: HistoryStore, raw: Engine, profile: ReferenceLike, result: CheckResult
 ) -> None:
     store.record_reference(profile)
     where = dict(window_start=None, window_end=None, trigger="schedule")
