@@ -186,10 +186,13 @@ def test_a_feature_that_stops_being_computed_loses_its_score(tmp_path: Path) -> 
             ({"monitor": "triage", "feature": "patient_age", "method": "none"}, 1.0)
         ]
         assert [x.value for x in age["driftwatch_feature_missing_ratio"]] == [1.0]
+        # The calibrated verdict on the missing share is a p-value too (Fisher's test against the reference's).
+        assert [x.value for x in age["driftwatch_feature_p_value"]] == [0.0]
         exported = {name for name, xs in age.items() if xs}
         assert exported == {
             "driftwatch_feature_status",
             "driftwatch_feature_drifted",
+            "driftwatch_feature_p_value",
             "driftwatch_feature_missing_ratio",
             "driftwatch_feature_type_error_ratio",
         }
@@ -239,7 +242,10 @@ def test_what_each_status_exports(tmp_path: Path) -> None:
     assert age["driftwatch_feature_missing_ratio"] == [
         'driftwatch_feature_missing_ratio{monitor="m",feature="patient_age"} 1.0'
     ]
-    for family in ("drift_score", "p_value", "drift_threshold", "out_of_range_ratio"):
+    assert age["driftwatch_feature_p_value"] == [
+        'driftwatch_feature_p_value{monitor="m",feature="patient_age",method="none"} 0.0'
+    ]
+    for family in ("drift_score", "drift_threshold", "out_of_range_ratio"):
         assert age[f"driftwatch_feature_{family}"] == []
     channel = [x for x in lines["driftwatch_feature_unseen_category_ratio"] if 'feature="channel"' in x]
     assert channel == []
