@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import numpy as np
 
-# Empirical p-values need this many null scores at least as extreme; beyond, the upper tail is a fitted generalized
-# Pareto distribution (peaks over threshold, as Knijnenburg et al. 2009 do for permutation p-values).
-MIN_EXCEEDANCES = 10
+# A score beyond every null score gets its p-value from a generalized Pareto distribution fitted to the null's upper
+# tail (peaks over threshold, as Knijnenburg et al. 2009 do for permutation p-values); inside the null's range the
+# Monte Carlo p-value is unbiased and is used as it is.
 # Extrapolated p-values are not reported below this: a fitted tail says "far out", not how far.
 P_FLOOR = 1e-10
 
@@ -42,6 +42,10 @@ def _tail(null_bytes: bytes) -> tuple[float, float, float, int] | None:
         return None
     if not (math.isfinite(shape) and math.isfinite(scale) and scale > 0):
         return None
+    if shape < 0:
+        # A bounded fitted tail would put p near 0 just past the largest null score: never assume a tail lighter
+        # than exponential (whose maximum-likelihood scale is the mean excess).
+        shape, scale = 0.0, float(excess.mean())
     return threshold, shape, scale, k
 
 
@@ -64,10 +68,10 @@ def null_p(null: np.ndarray, observed: float, u: float) -> float:
     if null.size == 0 or math.isnan(observed):
         return math.nan
     p, at_least = empirical_p(null, observed, u)
-    if at_least < MIN_EXCEEDANCES:
+    if at_least == 0:
         fitted = tail_p(null, observed)
         if fitted is not None:
-            return fitted
+            return min(fitted, 1 / (null.size + 1))
     return p
 
 
