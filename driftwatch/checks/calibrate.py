@@ -14,6 +14,10 @@ from driftwatch.checks.stattests.base import CurrentValues, Outcome
 from driftwatch.config import DriftSettings
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 
+# Tests whose own p-value is already a two-sample permutation p-value (and costly enough that resampling them B
+# times per grid size is not worth it): their p-value is the calibrated one.
+OWN_NULL = frozenset({"empirical_mmd", "TVD"})
+
 
 def score_p_value(
     profile: ReferenceProfile,
@@ -26,6 +30,8 @@ def score_p_value(
     """The calibrated p-value of one test outcome on the current values, and how it was obtained."""
     if outcome.exact_p_value is not None:
         return outcome.exact_p_value, "exact"
+    if method in OWN_NULL:
+        return outcome.score, "exact"
     m = len(values)
     observed = calibration_statistic(method, feature, values, feature.kind, outcome.score)
     cache = null_cache(profile)

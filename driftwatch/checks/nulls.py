@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -35,6 +36,8 @@ RESAMPLE_MAX_REFERENCE = 50_000
 # A null costs at most about this many sampled values; past it the replicates shrink, never below MIN_REPLICATES.
 VALUE_BUDGET = 300_000_000
 MIN_REPLICATES = 100
+# A null stops growing after this many seconds, once it has MIN_REPLICATES scores (a slow user-chosen test).
+TIME_BUDGET_SECONDS = 30.0
 # Sample-size grid: half-octaves anchored at 50,000 (the default max_sample_rows), so a saturated window needs one null.
 _ANCHOR = 50_000
 
@@ -83,8 +86,11 @@ def simulate(feature: FeatureProfile, method: str, m: int, replicates: int, seed
     replicates = max(MIN_REPLICATES, min(replicates, VALUE_BUDGET // max(per, 1)))
     rng = np.random.default_rng(seed)
     draw = _numeric_draw if feature.numeric is not None else _categorical_draw
-    out = np.empty(replicates)
+    out = np.full(replicates, np.nan)
+    started = time.monotonic()
     for i in range(replicates):
+        if i >= MIN_REPLICATES and time.monotonic() - started > TIME_BUDGET_SECONDS:
+            break
         ref, cur = draw(feature, m_sim, resample, rng)
         try:
             out[i] = calibration_statistic(method, ref, cur, feature.kind)
