@@ -230,3 +230,20 @@ def test_odd_current_data_never_raises(name: str, kind: Kind) -> None:
     assert outcomes["empty"] == Status.INSUFFICIENT_DATA
     # The constant sample has as many rows as the reference where the test needs it, so it always runs.
     assert outcomes["constant"] == Status.OK
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES, ids=IDS)
+def test_odd_current_data_never_raises_when_calibrated(name: str, kind: Kind) -> None:
+    """The same odd windows through the calibrated decision: p-values in [0, 1] or none, never an exception."""
+    d = _data(name, kind)
+    prof = profile({"x": d.reference}, {"x": {"kind": kind.value, "method": name}})
+    for case, cur in _edge_tables(name, kind, d).items():
+        result = check(prof, cur, decision="calibrated", calibration={"replicates": 100})
+        (r,) = result.features
+        assert r.decision in ("calibrated", "none"), case
+        if r.decision == "calibrated":
+            assert r.p_value is not None and 0.0 <= r.p_value <= 1.0, (case, r.p_value)
+            assert r.calibration in ("bootstrap", "exact", "missing_rate"), case
+            assert r.drifted == (r.adjusted_p_value <= r.level), case
+        else:
+            assert not r.drifted and r.status in (Status.INSUFFICIENT_DATA, Status.ERROR, Status.NO_REFERENCE_VALUES)
