@@ -199,6 +199,16 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of `check --format json` (its schema_version field says which)."""
+    import json
+
+    from driftwatch.serve.schemas import check_document_schema
+
+    typer.echo(json.dumps(check_document_schema(), indent=2, sort_keys=True))
+
+
 def _print_table(table: Table) -> None:
     """Print a table; off a terminal (CI logs) at its natural width, so no name or method is cut or wrapped."""
     if out.is_terminal:

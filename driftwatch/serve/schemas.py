@@ -141,6 +141,21 @@ class _Verdict(_Model):
     duration_seconds: float
 
 
+class CheckDocument(_Verdict):
+    """What `driftwatch check --format json` prints and `CheckResult.to_dict()` returns."""
+
+    schema_version: int
+    features: list[FeatureOut]
+
+
+def check_document_schema() -> dict[str, Any]:
+    """The JSON Schema of a check document (docs/check-result.schema.json holds it; `driftwatch schema` prints it)."""
+    schema = CheckDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "driftwatch check result"
+    return schema
+
+
 class CheckRunOut(_Verdict):
     """A check that just ran: the `check --format json` document plus its id, trigger and window."""
 
