@@ -17,6 +17,7 @@ rare categories imply, instead of giving p = 0.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -30,6 +31,8 @@ from driftwatch.checks.stattests.base import CountedLabels, CurrentValues
 from driftwatch.checks.stattests.fast import homogeneity_chi2
 from driftwatch.reference.profile import CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile
 from driftwatch.types import Kind
+
+log = logging.getLogger(__name__)
 
 # Above this many reference rows a replicate keeps the real reference (second regime), unless n <= 20 m.
 RESAMPLE_MAX_REFERENCE = 50_000
@@ -143,6 +146,7 @@ class NullCache:
         self._memory: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+        self._store_warned = False
 
     def get(self, feature: FeatureProfile, method: str, m: int, replicates: int, seed: int) -> np.ndarray:
         """The null of `method` on `feature` at size `m`, simulated once and then reused."""
@@ -168,9 +172,15 @@ class NullCache:
         if self.folder is None:
             return None
         try:
-            return np.load(self.folder / f"{key}.npy", allow_pickle=False)
-        except (OSError, ValueError):
+            values = np.load(self.folder / f"{key}.npy", allow_pickle=False)
+        except FileNotFoundError:
             return None
+        except Exception as exc:  # a truncated or foreign file is rebuilt (np.load raises EOFError on an empty one)
+            log.warning("null distribution rebuilt: unreadable file", extra={"file": f"{key}.npy", "error": repr(exc)})
+            return None
+        if values.ndim != 1 or values.dtype != np.float64:
+            return None
+        return values
 
     def _store(self, key: str, values: np.ndarray) -> None:
         if self.folder is None:
@@ -180,8 +190,13 @@ class NullCache:
             tmp = self.folder / f"{key}.tmp{threading.get_ident()}.npy"
             np.save(tmp, values, allow_pickle=False)
             tmp.replace(self.folder / f"{key}.npy")
-        except OSError:
-            pass  # a full or read-only disk costs a rebuild after restart, not the check
+        except OSError as exc:  # a full or read-only disk costs a rebuild after restart, not the check
+            if not self._store_warned:
+                self._store_warned = True
+                log.warning(
+                    "null distributions not kept on disk: rebuilt after a restart",
+                    extra={"folder": str(self.folder), "error": exc.strerror or repr(exc)},
+                )
 
 
 def _slug(name: str) -> str:

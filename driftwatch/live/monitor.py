@@ -99,7 +99,7 @@ class LiveMonitor:
         self.progress = RestoreProgress()
         self.checkpoint_errors = 0
         self.checkpoint_at: float | None = None  # when the latest checkpoint was written
-        self._checkpointed: Resume | None = None
+        self._checkpointed: tuple[Resume, float] | None = None  # the spool position and alpha spent written
         self._checkpoint_lock = threading.Lock()
         self._stopping = threading.Event()
         self._rng = np.random.default_rng(seed)
@@ -240,7 +240,7 @@ class LiveMonitor:
                 window.reservoir.load(pa.Table.from_batches(cp.batches, schema=self.shaper.schema), cp.seen)
                 window.sources, window.spent = set(cp.sources), cp.alpha_spent
                 self._tumbling = window
-            self._checkpointed = cp.resume
+            self._checkpointed = (cp.resume, cp.alpha_spent)
         self.progress.checkpoint_rows = cp.rows
 
     def restore_status(self) -> str:
@@ -272,7 +272,7 @@ class LiveMonitor:
                 return 0
             with self._lock:
                 cp = self._capture(time.time() if now is None else now)
-            if cp is None or cp.resume == self._checkpointed:
+            if cp is None or (cp.resume, cp.alpha_spent) == self._checkpointed:
                 return 0
             fsync = self.spool.durability == "fsync"
             try:
@@ -282,7 +282,7 @@ class LiveMonitor:
             except OSError:
                 self.checkpoint_errors += 1
                 raise
-            self._checkpointed = cp.resume
+            self._checkpointed = (cp.resume, cp.alpha_spent)
             self.checkpoint_at = cp.taken_at
             return size
 

@@ -406,6 +406,8 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
                 state.last = run
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
+        if not snap.closed and snap.look_share > 0:
+            self.checkpoint_window(name, live)  # what this look spent of the window's alpha survives a kill
         log.info(
             "check stored" if check_id is not None else "check queued: storage unreachable",
             extra={

@@ -105,12 +105,16 @@ class Restores:
         written = 0
         for name, state in list(self.monitors.items()):
             live: LiveMonitor | None = state.live
-            if live is None or live.restoring:
-                continue
-            try:
-                written += live.checkpoint(self.clock()) > 0
-            except OSError as exc:  # e.g. data_dir full: the spool still holds every row, a restart replays more
-                self._checkpoint_log.warning(
-                    name, "checkpoint not written: %s", exc.strerror or exc, extra={"monitor": name}
-                )
+            if live is not None and not live.restoring:
+                written += self.checkpoint_window(name, live)
         return written
+
+    def checkpoint_window(self, name: str, live: LiveMonitor) -> bool:
+        """Write one monitor's open window (also after a look spent some of its alpha); False if nothing changed."""
+        try:
+            return live.checkpoint(self.clock()) > 0
+        except OSError as exc:  # e.g. data_dir full: the spool still holds every row, a restart replays more
+            self._checkpoint_log.warning(
+                name, "checkpoint not written: %s", exc.strerror or exc, extra={"monitor": name}
+            )
+            return False

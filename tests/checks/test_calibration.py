@@ -171,3 +171,21 @@ def test_nulls_are_cached_beside_the_profile(tmp_path: Path) -> None:
     assert files
     again = run_check(load_profile(mon, tmp_path / "data"), cur, DriftSettings()).features[0].p_value
     assert again == first
+
+
+def test_an_unreadable_null_file_is_rebuilt(tmp_path: Path) -> None:
+    from driftwatch.checks import nulls
+
+    rng = np.random.default_rng(10)
+    ref = tmp_path / "ref.csv"
+    ref.write_text("x\n" + "\n".join(str(v) for v in rng.normal(size=1500)))
+    mon = MonitorConfig(name="cal", reference={"path": str(ref)}, features={"x": "numeric"})
+    cur = pa.table({"x": rng.normal(size=500)})
+    first = run_check(load_profile(mon, tmp_path / "data"), cur, DriftSettings()).features[0]
+    files = list((tmp_path / "data" / "profiles" / "cal").glob("*/nulls/*.npy"))
+    for f in files:
+        f.write_bytes(b"")  # a disk that filled up mid-write, say
+    nulls._CACHES.clear()  # as a new process
+    again = run_check(load_profile(mon, tmp_path / "data"), cur, DriftSettings()).features[0]
+    assert again.status == Status.OK and again.p_value == first.p_value
+    assert all(f.stat().st_size > 0 for f in files)

@@ -222,3 +222,22 @@ def test_checkpoint_keeps_the_monitor_schema(tmp_path: Path) -> None:
     _, live = _checkpointed(tmp_path)
     cp = load_checkpoint(live.checkpoint_path, live.shaper.schema)
     assert pa.Table.from_batches(cp.batches).num_rows == 300 and cp.rows == 400 and cp.resume.records == 10
+
+
+def test_the_alpha_a_window_spent_survives_a_restart(tmp_path: Path) -> None:
+    """A look with no new rows still changes the window: its checkpoint is written, and a restart continues from it."""
+    from driftwatch.checks.looks import spent_by
+
+    mon = _monitor()
+    prof = _profile(mon)
+    live = LiveMonitor(mon, prof, tmp_path, seed=1)
+    _feed(live, range(0, 5), T0 + 5)
+    assert live.checkpoint(T0 + 6) > 0
+    first = live.snapshot(T0 + 120)  # a look at a fifth of the 10-minute window
+    assert first.look_share == pytest.approx(spent_by(0.2, 0.5))
+    assert live.checkpoint(T0 + 121) > 0  # no new rows, but alpha spent: written
+    assert live.checkpoint(T0 + 122) == 0
+
+    again = LiveMonitor(mon, prof, tmp_path, seed=2)
+    again.restore(T0 + 300)
+    assert again.snapshot(T0 + 300).look_share == pytest.approx(spent_by(0.5, 0.5) - spent_by(0.2, 0.5))
