@@ -50,17 +50,20 @@ def _tail(null_bytes: bytes) -> tuple[float, float, float, int] | None:
 
 
 def tail_p(null: np.ndarray, observed: float) -> float | None:
-    """The p-value of a score beyond most of the null, from a generalized Pareto fit to its top 10% (None: no fit)."""
+    """The p-value of a score past the whole null: 1 / (B + 1) times the fitted tail's chance of going that far past
+    the largest null score (None: no fit)."""
     fit = _tail(np.ascontiguousarray(null, dtype=np.float64).tobytes())
     if fit is None:
         return None
-    threshold, shape, scale, k = fit
-    if observed <= threshold:
+    threshold, shape, scale, _ = fit
+    top = float(null[-1])
+    if observed <= top:
         return None
     from scipy.stats import genpareto
 
-    sf = float(genpareto.sf(observed - threshold, shape, 0, scale))
-    return max(P_FLOOR, k / (null.size + 1) * sf)
+    # Conditioned on the largest null score, so the tail starts where the Monte Carlo p-value stops.
+    beyond = float(genpareto.sf(observed - threshold, shape, 0, scale) / genpareto.sf(top - threshold, shape, 0, scale))
+    return max(P_FLOOR, beyond / (null.size + 1))
 
 
 def null_p(null: np.ndarray, observed: float, u: float) -> float:
@@ -71,7 +74,7 @@ def null_p(null: np.ndarray, observed: float, u: float) -> float:
     if at_least == 0:
         fitted = tail_p(null, observed)
         if fitted is not None:
-            return min(fitted, 1 / (null.size + 1))
+            return fitted
     return p
 
 
