@@ -1,0 +1,360 @@
+#!/usr/bin/env python
+"""Benchmark how often driftwatch's decisions flag clean data, how often they catch injected shifts, and their cost.
+
+Data ships inside installed packages (scikit-learn's and statsmodels' bundled tables) or comes from driftwatch's
+triage simulator with drift 0; nothing is downloaded. A clean window and its reference are disjoint random subsets
+of one table. Each cell (dataset x reference rows x window rows) draws `--splits` references, builds each profile
+once, and checks `--windows` windows against it, with evidently's fixed thresholds (the threshold decision) and,
+when the engine has it, calibrated p-values at each alpha with no correction and with the default (bh).
+
+    .venv/bin/python benchmarks/bench_calibration.py              # full run (about 25 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench_calibration.py --quick      # fewer datasets, cells and windows
+    .venv/bin/python benchmarks/bench_calibration.py --datasets triage --splits 5 --json out.json
+
+Exit code: 1 on errors (a calibrated variant not judged by the calibrated rule, a failed check); missing a target
+prints FAIL but does not change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict
+
+from calibration_data import (
+    QUICK_WINDOW_SIZES,
+    WINDOW_SIZES,
+    Dataset,
+    at_most,
+    binomial_interval,
+    load_datasets,
+    within_band,
+)
+from calibration_runs import (
+    LOOK_SPENT,
+    THRESHOLD,
+    Cell,
+    CostRow,
+    LookRun,
+    Plan,
+    PowerCell,
+    Tally,
+    calibrated,
+    calibrated_available,
+    measure_cost,
+    run_dataset,
+    run_looks,
+    warm_up,
+)
+from harness import (
+    BenchError,
+    Target,
+    add_seed,
+    machine,
+    make_parser,
+    print_tables,
+    print_targets,
+    progress,
+    write_json,
+)
+
+PACKAGES = ["numpy", "scipy", "pyarrow", "scikit-learn", "statsmodels", "evidently"]
+ALPHAS = (0.01, 0.05)
+CONFIDENCE = 0.99
+MAX_NOTES = 8
+
+
+def _band(alpha: float) -> tuple[float, float]:
+    return alpha / 2, 1.5 * alpha
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k / n:.3f}" if n else "-"
+
+
+def _rate_ci(k: int, n: int) -> tuple[str, str]:
+    return _rate(k, n), _ci(k, n)
+
+
+def _ci(k: int, n: int) -> str:
+    lo, hi = binomial_interval(k, n, CONFIDENCE)
+    return f"{lo:.3f}-{hi:.3f}"
+
+
+def _feature_band_ok(t: Tally, alpha: float) -> dict[str, bool]:
+    lo, hi = _band(alpha)
+    return {name: within_band(k, t.windows, lo, hi, CONFIDENCE) for name, k in t.flagged.items()}
+
+
+def _tests(t: Tally) -> str:
+    counts = Counter(m for methods in t.methods.values() for m in methods)
+    return ", ".join(f"{m} {n}" for m, n in counts.most_common())
+
+
+def _min_max(t: Tally) -> str:
+    rates = t.rates().values()
+    return f"{min(rates):.3f}-{max(rates):.3f}" if rates else "-"
+
+
+def _cell_tables(cells: list[Cell], plan: Plan) -> list[tuple[str, list[str], list[list[str]]]]:
+    cols = ["dataset", "ref", "window", "n", "tests (threshold)", "thr feat min-max", "thr band .05", "thr any"]
+    if plan.calibrated:
+        for a in plan.alphas:
+            cols += [f"a={a:g} none min-max", f"a={a:g} band", f"a={a:g} bh any", f"a={a:g} bh <= a"]
+    rows = []
+    for c in cells:
+        thr = c.tallies[THRESHOLD.key]
+        band = all(_feature_band_ok(thr, 0.05).values())
+        row = [c.dataset, f"{c.ref_rows:,}", f"{c.window:,}", str(thr.windows), _tests(thr), _min_max(thr)]
+        row += ["PASS" if band else "FAIL", _rate(thr.any_flagged, thr.windows)]
+        if plan.calibrated:
+            for a in plan.alphas:
+                none, bh = c.tallies[calibrated(a, "none").key], c.tallies[calibrated(a).key]
+                ok = all(_feature_band_ok(none, a).values())
+                bh_ok = at_most(bh.any_flagged, bh.windows, a, CONFIDENCE)
+                row += [_min_max(none), "PASS" if ok else "FAIL", _rate(bh.any_flagged, bh.windows)]
+                row += ["PASS" if bh_ok else "FAIL"]
+        rows.append(row)
+    title = (
+        f"false alarms per cell: {plan.splits} reference splits x {plan.windows_per_split} clean windows each "
+        f"(one profile per split); feature rates with no correction, band alpha/2 to 1.5 alpha judged on each "
+        f"feature's exact {CONFIDENCE:.0%} interval; 'any' = windows where some feature was flagged"
+    )
+    feature_cols = ["dataset", "ref", "window", "feature", "test", "threshold"]
+    feature_cols += [f"cal none a={a:g}" for a in plan.alphas] if plan.calibrated else []
+    feature_rows = []
+    for c in cells:
+        thr = c.tallies[THRESHOLD.key]
+        checks = {a: c.tallies[calibrated(a, "none").key] for a in plan.alphas} if plan.calibrated else {}
+        thr_ok = _feature_band_ok(thr, 0.05)
+        for name, k in thr.flagged.items():
+            row = [c.dataset, f"{c.ref_rows:,}", f"{c.window:,}", name, "/".join(thr.methods.get(name, [])) or "-"]
+            row.append(_rate(k, thr.windows) + ("" if thr_ok[name] else " *"))
+            for a, t in checks.items():
+                row.append(_rate(t.flagged[name], t.windows) + ("" if _feature_band_ok(t, a)[name] else " *"))
+            feature_rows.append(row)
+    feature_title = (
+        "false alarms per feature (* = the exact 99% interval misses alpha/2 to 1.5 alpha; threshold judged at 0.05)"
+    )
+    return [(title, cols, rows), (feature_title, feature_cols, feature_rows)]
+
+
+def _power_table(power: list[PowerCell], plan: Plan) -> tuple[str, list[str], list[list[str]]]:
+    keys = [v.key for v in plan.power_variants()]
+    cols = ["dataset", "ref", "window", "shift", "n", *keys]
+    rows = [
+        [p.dataset, f"{p.ref_rows:,}", f"{p.window:,}", p.shift, str(p.windows)]
+        + [_rate(p.flagged.get(k, 0), p.windows) for k in keys]
+        for p in power
+    ]
+    title = (
+        f"power: share of windows where the shifted feature was flagged ({plan.power_per_split} windows per split "
+        "get each shift; the rest of the table is untouched)"
+    )
+    return title, cols, rows
+
+
+def _look_tables(runs: list[LookRun]) -> list[tuple[str, list[str], list[list[str]]]]:
+    out = []
+    for r in runs:
+        head = f"looks, {r.dataset} ref {r.ref_rows:,}: {r.looks} checks of a {r.window_rows:,}-row tumbling window"
+        rows = [
+            [name, str(t.windows), *_rate_ci(t.ever_any, t.windows), *_rate_ci(t.ever_dataset, t.windows)]
+            for name, t in r.tallies.items()
+        ]
+        cols = ["scheme", "windows", "ever any feature", "99% CI", "ever dataset_drift", "99% CI "]
+        out.append((f"{head}, alpha {r.alpha:g}, open_share {r.open_share:g}: clean windows ever flagged", cols, rows))
+        per_look = [
+            [str(k + 1), f"{(k + 1) / r.looks:.3f}", f"{n:,}", f"{r.shares[k]:.4f}"]
+            + [_rate(t.per_look_any[k], t.windows) for t in r.tallies.values()]
+            for k, n in enumerate(r.rows_at)
+        ]
+        out.append((f"{head}: windows flagged at each look", ["look", "t", "rows", "share", *r.tallies], per_look))
+    return out
+
+
+def _cost_table(rows: list[CostRow]) -> tuple[str, list[str], list[list[str]]]:
+    def f(x: float | None, fmt: str = "{:.1f}") -> str:
+        return "-" if x is None else fmt.format(x)
+
+    cols = ["dataset", "ref", "window", "fresh profiles", "build ms", "threshold ms", "1st cal ms", "2nd cal ms"]
+    cols += ["null build ms", "cal / thr"]
+    out = []
+    for r in rows:
+        row = [r.dataset, f"{r.ref_rows:,}", f"{r.window:,}", str(r.repeats), f(r.build_ms), f(r.threshold_ms)]
+        out.append(
+            [*row, f(r.first_calibrated_ms), f(r.second_calibrated_ms), f(r.null_build_ms), f(r.overhead, "{:.1f}x")]
+        )
+    title = "cost (medians): null build = first calibrated check on a fresh profile - a second one"
+    return title, cols, out
+
+
+def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Target], list[str]]:
+    """Per dataset and alpha: every feature within the band, any-feature under bh within alpha; the looks' bound."""
+    targets: list[Target] = []
+    notes = [
+        f"Binomial intervals are exact ({CONFIDENCE:.0%}, two-sided) and treat windows as independent; the windows of "
+        "one split share its reference, so the real spread is somewhat wider."
+    ]
+    variants = [(a, calibrated(a, "none"), calibrated(a)) for a in plan.alphas] if plan.calibrated else []
+    if not plan.calibrated:
+        variants = [(0.05, THRESHOLD, THRESHOLD)]
+        notes.append("The calibrated decision is not in this driftwatch: the targets judge the threshold decision.")
+    for ds in dict.fromkeys(c.dataset for c in cells):
+        mine = [c for c in cells if c.dataset == ds]
+        for a, none, bh in variants:
+            lo, hi = _band(a)
+            failing: list[str] = []
+            failed_cells = 0
+            worst = 0.0
+            for c in mine:
+                t = c.tallies[none.key]
+                bad = [n for n, ok in _feature_band_ok(t, a).items() if not ok]
+                failing += [f"{n} {_rate(t.flagged[n], t.windows)} (ref {c.ref_rows}, window {c.window})" for n in bad]
+                failed_cells += bool(bad)
+                worst = max([worst, *(abs(r - a) for r in t.rates().values())])
+            passed = len(mine) - failed_cells
+            targets.append(
+                Target(
+                    f"{ds} feature false alarms, {none.key}",
+                    f"{passed}/{len(mine)} cells all within; farthest rate {worst:.3f} from alpha",
+                    f"every feature's {CONFIDENCE:.0%} CI meets {lo:g}-{hi:g}",
+                    not failing,
+                )
+            )
+            notes += [f"  {ds} {none.key} outside the band: {f}" for f in failing[:MAX_NOTES]]
+            if len(failing) > MAX_NOTES:
+                notes.append(f"  {ds} {none.key}: {len(failing) - MAX_NOTES} more features outside the band (tables)")
+            any_rates = [(c.tallies[bh.key].any_flagged, c.tallies[bh.key].windows, c) for c in mine]
+            k, n, c = max(any_rates, key=lambda x: x[0] / max(x[1], 1))
+            ok = all(at_most(k_, n_, a, CONFIDENCE) for k_, n_, _ in any_rates)
+            label = "any flagged" + (", bh" if plan.calibrated else ", no correction")
+            targets.append(
+                Target(
+                    f"{ds} {label}, {bh.key}",
+                    f"max {_rate(k, n)} ({k}/{n}, ref {c.ref_rows}, window {c.window}) over {len(mine)} cells",
+                    f"<= {a:g} ({CONFIDENCE:.0%} CI)",
+                    ok,
+                )
+            )
+    for r in looks:
+        scheme = LOOK_SPENT if plan.calibrated else "threshold"
+        t = r.tallies[scheme]
+        for what, k in (("any feature", t.ever_any), ("dataset_drift", t.ever_dataset)):
+            targets.append(
+                Target(
+                    f"looks {r.dataset} ref {r.ref_rows}: {what} ever, {scheme}",
+                    f"{_rate(k, t.windows)} ({k}/{t.windows}) {_ci(k, t.windows)}",
+                    f"<= {r.alpha:g} ({CONFIDENCE:.0%} CI)",
+                    at_most(k, t.windows, r.alpha, CONFIDENCE),
+                )
+            )
+    return targets, notes
+
+
+def _plan(args: argparse.Namespace, calibrated_ok: bool) -> Plan:
+    quick = bool(args.quick)
+    return Plan(
+        splits=args.splits or (4 if quick else 20),
+        windows_per_split=args.windows or (5 if quick else 10),
+        window_sizes=QUICK_WINDOW_SIZES if quick else WINDOW_SIZES,
+        alphas=ALPHAS,
+        calibrated=calibrated_ok,
+        power_per_split=5,
+    )
+
+
+def _triage(datasets: list[Dataset], quick: bool, seed: int) -> Dataset:
+    found = next((d for d in datasets if d.name == "triage"), None)
+    return found or load_datasets(quick, seed, ("triage",))[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(__doc__, "fewer datasets (breast_cancer, fair, triage), windows 100/1,000/5,000, 4x5 windows")
+    add_seed(parser)
+    parser.add_argument("--splits", type=int, default=None, help="reference splits per cell (default 20; quick 4)")
+    parser.add_argument("--windows", type=int, default=None, help="clean windows per split (default 10; quick 5)")
+    parser.add_argument("--datasets", default=None, help="comma-separated subset of the datasets")
+    parser.add_argument("--threshold-only", action="store_true", help="measure the threshold decision alone")
+    parser.add_argument("--no-looks", action="store_true", help="skip the repeated-looks run")
+    parser.add_argument("--no-cost", action="store_true", help="skip the cost measurements")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    calibrated_ok = calibrated_available() and not args.threshold_only
+    plan = _plan(args, calibrated_ok)
+    print(f"driftwatch calibration benchmark: {machine(PACKAGES).describe()}")
+    mode = "quick (smoke run: fewer datasets, cells and windows)" if args.quick else "full"
+    decisions = "threshold and calibrated" if calibrated_ok else "threshold only"
+    if not calibrated_ok and not args.threshold_only:
+        decisions += " (this driftwatch's run_check has no calibrated decision)"
+    print(
+        f"mode {mode}; decisions: {decisions}; {plan.splits} reference splits x {plan.windows_per_split} windows = "
+        f"{plan.splits * plan.windows_per_split} clean windows per cell, one profile per split; seed {args.seed}"
+    )
+    names = tuple(args.datasets.split(",")) if args.datasets else None
+    datasets = load_datasets(args.quick, args.seed, names)
+    for ds in datasets:
+        print(
+            f"  {ds.name}: {ds.source}, {ds.rows:,} rows, {len(ds.kinds)} features "
+            f"({sum(k == 'categorical' for k in ds.kinds.values())} categorical), references {ds.ref_sizes}"
+        )
+    try:
+        warm_up(datasets[0], calibrated_ok)
+        cells: list[Cell] = []
+        power: list[PowerCell] = []
+        for i, ds in enumerate(datasets):
+            progress(f"{ds.name}: clean and shifted windows ...")
+            c, p = run_dataset(ds, plan, args.seed, i)
+            cells += c
+            power += p
+        looks: list[LookRun] = []
+        if not args.no_looks:
+            triage = _triage(datasets, args.quick, args.seed)
+            for ref_rows in (1000,) if args.quick else (1000, 5000):
+                looks.append(run_looks(triage, ref_rows, plan, args.seed))
+        cost: list[CostRow] = []
+        if not args.no_cost:
+            triage = _triage(datasets, args.quick, args.seed)
+            progress("cost ...")
+            for ref_rows in (5000,) if args.quick else (1000, 5000):
+                for window in (1_000, 50_000):
+                    cost.append(
+                        measure_cost(triage, ref_rows, window, 1 if args.quick else 3, calibrated_ok, args.seed)
+                    )
+    except BenchError as exc:
+        print(f"ERROR: {exc}")
+        return 1
+
+    tables = _cell_tables(cells, plan)
+    if power:
+        tables.append(_power_table(power, plan))
+    tables += _look_tables(looks)
+    if cost:
+        tables.append(_cost_table(cost))
+    print_tables(tables, left=("dataset", "feature", "test", "tests (threshold)", "shift", "scheme"))
+    targets, notes = judge(cells, looks, plan)
+    elapsed = time.perf_counter() - started
+    notes.append(f"elapsed {elapsed / 60:.1f} min")
+    print_targets(targets, "missing a target does not change the exit code", notes)
+    if args.json is not None:
+        write_json(
+            args.json,
+            {
+                "machine": machine(PACKAGES),
+                "plan": asdict(plan),
+                "cells": cells,
+                "power": power,
+                "looks": looks,
+                "cost": [{**asdict(r), "null_build_ms": r.null_build_ms, "overhead": r.overhead} for r in cost],
+                "targets": targets,
+                "elapsed_seconds": elapsed,
+            },
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
