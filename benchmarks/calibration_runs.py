@@ -264,20 +264,22 @@ def run_looks(
         rng = np.random.default_rng([seed, 991, ref_rows, s])
         ref_idx, held = split(rng, ds.rows, ref_rows)
         profile = build_profile(ds.table.take(ref_idx), config, f"split-{s}", ds.source)
-        for _ in range(plan.windows_per_split):
-            window = ds.table.take(draw_window(rng, held, window_rows))
-            for name, variant, share in schemes:
-                tally = run.tallies[name]
-                any_flag = dataset_flag = False
-                for k, n in enumerate(rows_at):
+        windows = [ds.table.take(draw_window(rng, held, window_rows)) for _ in range(plan.windows_per_split)]
+        ever_any = {name: [False] * len(windows) for name, _, _ in schemes}
+        ever_dataset = {name: [False] * len(windows) for name, _, _ in schemes}
+        # Look by look, so that each window size's null is built once per profile.
+        for k, n in enumerate(rows_at):
+            for j, window in enumerate(windows):
+                for name, variant, share in schemes:
                     result = check(profile, window.slice(0, n), variant, look_share=share(k))
                     flagged = any(f.drifted for f in result.features)
-                    tally.per_look_any[k] += flagged
-                    any_flag |= flagged
-                    dataset_flag |= result.dataset_drift
-                tally.windows += 1
-                tally.ever_any += any_flag
-                tally.ever_dataset += dataset_flag
+                    run.tallies[name].per_look_any[k] += flagged
+                    ever_any[name][j] |= flagged
+                    ever_dataset[name][j] |= result.dataset_drift
+        for name, tally in run.tallies.items():
+            tally.windows += len(windows)
+            tally.ever_any += sum(ever_any[name])
+            tally.ever_dataset += sum(ever_dataset[name])
     progress(
         f"  looks {ds.name} ref {ref_rows:,}: {plan.splits * plan.windows_per_split} windows x {looks} looks "
         f"in {time.perf_counter() - t0:.1f}s"
