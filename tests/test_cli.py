@@ -93,7 +93,7 @@ def test_piped_table_keeps_full_names_and_methods(example_config: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert "triage: DATASET DRIFT: 8 of 10 features drifted (80%, threshold 50%) on 1000 rows" in lines[0]
+    assert "triage: DATASET DRIFT: 10 of 10 features drifted (100%, threshold 50%) on 1000 rows" in lines[0]
     expected = {
         "symptoms": "abs_text_content_drift",
         "predicted_urgency (prediction)": "jensenshannon",

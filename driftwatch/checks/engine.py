@@ -11,15 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from driftwatch.checks.calibrate import combine, missing_p_value, score_p_value
+from driftwatch.checks.decide import JUDGED, by_calibration, by_threshold
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
+from driftwatch.checks.stattests.base import CurrentValues, Outcome
 from driftwatch.config import DriftSettings
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
-from driftwatch.types import Kind, MultipleTesting, Status
-
-# Statuses that carry a verdict; the others (too little data, errors) neither count as drift nor against it.
-_JUDGED = frozenset({Status.OK, Status.MISSING_COLUMN, Status.NO_VALID_VALUES})
+from driftwatch.types import Kind, Status
 
 
 def run_check(
@@ -31,25 +31,32 @@ def run_check(
     on_feature: Callable[[str], None] | None = None,
     quality: Mapping[str, FeatureQuality] | None = None,
     rows: int | None = None,
+    look_share: float = 1.0,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
-    A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample.
+    A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample, and
+    `look_share`, this look's share of the window's alpha (checks/looks.py).
     """
     started = time.time()
     t0 = time.perf_counter()
     enough = current.num_rows >= settings.min_rows
     rows = current.num_rows if rows is None else rows
     results = []
+    calibrated = settings.decision == "calibrated"
     for feature in profile.features:
-        result = _check_feature(feature, current, settings, enough, fast)
+        result, outcome, values = _check_feature(feature, current, settings, enough, fast)
+        if calibrated and enough:
+            result = _calibrate(profile, feature, result, outcome, values, current.num_rows, settings)
         if quality is not None and feature.name in quality:
             result = replace(result, quality=quality[feature.name])
         results.append(result)
         if on_feature is not None:
             on_feature(feature.name)
-    results = _correct(results, settings.multiple_testing)
-    judged = [r for r in results if r.status in _JUDGED]
+    how = settings.correction
+    level = settings.alpha * look_share
+    results = by_calibration(results, how, level) if calibrated else by_threshold(results, how)
+    judged = [r for r in results if r.status in JUDGED]
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
     return CheckResult(
@@ -62,16 +69,58 @@ def run_check(
         judged_features=len(judged),
         drift_share=share,
         drift_share_threshold=settings.drift_share,
-        multiple_testing=settings.multiple_testing,
+        multiple_testing=how,
         started_at=started,
         duration_seconds=time.perf_counter() - t0,
         features=results,
+        decision=settings.decision,
+        alpha=settings.alpha if calibrated else None,
+        look_share=look_share,
+        level=level if calibrated else None,
     )
+
+
+def _calibrate(
+    profile: ReferenceProfile,
+    feature: FeatureProfile,
+    result: FeatureResult,
+    outcome: Outcome | None,
+    values: CurrentValues | None,
+    rows: int,
+    settings: DriftSettings,
+) -> FeatureResult:
+    """Add the calibrated p-value: the test's null at this size, combined with the unusable-value share's test."""
+    if (result.status not in JUDGED and result.status != Status.INSUFFICIENT_DATA) or feature.valid == 0:
+        return result
+    usable = result.current_rows
+    p_missing = missing_p_value(feature, rows, usable)
+    if result.status == Status.INSUFFICIENT_DATA:  # the window has enough rows, this feature too few usable values
+        if p_missing is None:
+            return result
+        message = f"{usable} usable values < min_rows {settings.min_rows}: judged on the share of unusable values"
+        return replace(
+            result,
+            status=Status.MOSTLY_MISSING,
+            p_value=p_missing,
+            missing_p_value=p_missing,
+            calibration="missing_rate",
+            message=message,
+        )
+    if result.status != Status.OK:
+        return replace(result, p_value=p_missing, missing_p_value=p_missing, calibration="missing_rate")
+    assert result.method is not None and outcome is not None and values is not None
+    try:
+        p_score, how = score_p_value(profile, feature, result.method, values, outcome, settings)
+    except Exception as exc:  # calibration failing on odd data must not stop the other features
+        return replace(result, status=Status.ERROR, message=f"calibration failed: {type(exc).__name__}: {exc}")
+    if not math.isfinite(p_score):
+        return replace(result, status=Status.ERROR, message=f"calibration failed: no null scores for {result.method}")
+    return replace(result, p_value=combine(p_score, p_missing), missing_p_value=p_missing, calibration=how)
 
 
 def _check_feature(
     feature: FeatureProfile, current: pa.Table, settings: DriftSettings, enough: bool, fast: bool
-) -> FeatureResult:
+) -> tuple[FeatureResult, Outcome | None, CurrentValues | None]:
     kind = feature.kind
     base = dict(
         name=feature.name,
@@ -82,36 +131,55 @@ def _check_feature(
     if feature.name not in current.column_names:
         quality = FeatureQuality(current.num_rows, 1.0, feature.missing_rate, 0.0)
         common = dict(**base, current_rows=0, quality=quality)
-        return _no_test(common, Status.MISSING_COLUMN, "column absent from the current data", drifted=enough)
+        return (
+            _no_test(common, Status.MISSING_COLUMN, "column absent from the current data", drifted=enough),
+            None,
+            None,
+        )
     values, quality = _current_values(feature, current.column(feature.name))
     n = len(values)
     common = dict(**base, current_rows=n, quality=quality)
     if not enough:
-        return _no_test(common, Status.INSUFFICIENT_DATA, f"{current.num_rows} rows < min_rows {settings.min_rows}")
+        return (
+            _no_test(common, Status.INSUFFICIENT_DATA, f"{current.num_rows} rows < min_rows {settings.min_rows}"),
+            None,
+            None,
+        )
     if feature.valid == 0:
-        return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values")
+        return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values"), None, None
     if n == 0:
         message = "no usable values (all missing, non-finite or of the wrong type)"
-        return _no_test(common, Status.NO_VALID_VALUES, message, drifted=True)
+        return _no_test(common, Status.NO_VALID_VALUES, message, drifted=True), None, None
     if n < settings.min_rows:
-        return _no_test(common, Status.INSUFFICIENT_DATA, f"{n} usable values < min_rows {settings.min_rows}")
+        return (
+            _no_test(common, Status.INSUFFICIENT_DATA, f"{n} usable values < min_rows {settings.min_rows}"),
+            None,
+            None,
+        )
     method = feature.schema.method or settings.methods.get(kind) or _default(feature, values)
     spec = lookup(method)
     threshold = feature.schema.threshold or settings.thresholds.get(kind) or spec.default_threshold
     try:
-        score, drifted = get_stat_test(method, fast=fast).compare(feature, values, kind, threshold)
+        outcome = get_stat_test(method, fast=fast).outcome(feature, values, kind, threshold)
+        score, drifted = outcome.score, outcome.drifted
     except Exception as exc:  # a stat test failing on odd data must not stop the other features
-        return _failed(common, method, threshold, spec.score_kind, f"{type(exc).__name__}: {exc}")
+        return _failed(common, method, threshold, spec.score_kind, f"{type(exc).__name__}: {exc}"), None, None
     if not math.isfinite(score) and spec.score_kind == "p_value":
-        return _failed(common, method, threshold, spec.score_kind, f"{method} returned {score}")
-    return FeatureResult(
-        **common,
-        method=method,
-        score=float(score),
-        threshold=threshold,
-        drifted=bool(drifted),
-        status=Status.OK,
-        score_kind=spec.score_kind,
+        return _failed(common, method, threshold, spec.score_kind, f"{method} returned {score}"), None, None
+    return (
+        FeatureResult(
+            **common,
+            method=method,
+            score=float(score),
+            threshold=threshold,
+            drifted=bool(drifted),
+            status=Status.OK,
+            score_kind=spec.score_kind,
+            p_value=float(score) if spec.score_kind == "p_value" else None,
+            threshold_drifted=bool(drifted),
+        ),
+        outcome,
+        values,
     )
 
 
@@ -189,26 +257,3 @@ def _default(feature: FeatureProfile, values: np.ndarray | pa.Array) -> str:
     else:
         distinct = 0
     return default_method(feature.kind, feature.valid, distinct)
-
-
-def _correct(results: list[FeatureResult], how: MultipleTesting) -> list[FeatureResult]:
-    """Adjust p-values across the check's p-value tests and re-decide drift on the adjusted values."""
-    if how == MultipleTesting.NONE:
-        return results
-    idx = [i for i, r in enumerate(results) if r.status == Status.OK and r.score_kind == "p_value"]
-    if not idx:
-        return results
-    ps = np.array([results[i].score for i in idx], dtype=np.float64)
-    if how == MultipleTesting.BONFERRONI:
-        adjusted = np.minimum(ps * len(ps), 1.0)
-    else:
-        from scipy.stats import false_discovery_control
-
-        adjusted = false_discovery_control(ps, method="bh")
-    out = list(results)
-    for i, adj in zip(idx, adjusted, strict=True):
-        r = results[i]
-        assert r.method is not None and r.threshold is not None
-        drifted = lookup(r.method).drifted(float(adj), r.threshold)
-        out[i] = replace(r, adjusted_p_value=float(adj), drifted=drifted)
-    return out

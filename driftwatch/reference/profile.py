@@ -116,6 +116,8 @@ class ReferenceProfile:
     skipped: list[FeatureSchema] = field(default_factory=list)
     # Path references: each file's SHA-256 when it was loaded, so a change on disk can name the file.
     file_digests: dict[str, str] = field(default_factory=dict)
+    # The cache folder this profile was read from or written to; null distributions are kept beside it.
+    cache_dir: str | None = None
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:
@@ -193,14 +195,14 @@ def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
     folder = cache_root / f"{version}-{_config_hash(monitor)}"
     if (folder / "profile.json").exists():
         try:
-            return replace(_read_cache(folder), file_digests=digests)
+            return replace(_read_cache(folder), file_digests=digests, cache_dir=str(folder))
         except (OSError, ValueError, KeyError, pa.ArrowInvalid):
             pass  # A damaged cache is rebuilt below.
     if table is None:
         table = readers.concat(readers.read_file(f, ref.format) for f in files)
     profile = build_profile(table, monitor, version, source)
     _write_cache(profile, folder)
-    return replace(profile, file_digests=digests)
+    return replace(profile, file_digests=digests, cache_dir=str(folder))
 
 
 def reference_files(monitor: MonitorConfig, data_dir: Path) -> tuple[str, dict[str, str]]:

@@ -32,6 +32,7 @@ def _profile(reference: dict[str, Any] | pa.Table, features: dict[str, Any]) -> 
 
 def _check(prof: ReferenceProfile, current: dict[str, Any] | pa.Table, **settings: Any) -> CheckResult:
     cur = current if isinstance(current, pa.Table) else _table(current)
+    settings.setdefault("decision", "threshold")
     return run_check(prof, cur, DriftSettings(**settings))
 
 

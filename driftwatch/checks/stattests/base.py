@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,8 +15,29 @@ from driftwatch.types import Kind
 if TYPE_CHECKING:
     from driftwatch.reference.profile import FeatureProfile
 
+
+@dataclass(frozen=True)
+class CountedLabels:
+    """Categorical values given as distinct labels and their counts (how bootstrap samples are drawn)."""
+
+    values: np.ndarray
+    counts: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.counts.sum())
+
+
 # Finite float64 values for numeric features; string labels for categorical and text features.
-CurrentValues = np.ndarray | pa.Array
+CurrentValues = np.ndarray | pa.Array | CountedLabels
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A test's score and evidently's verdict, plus a two-sample p-value where the test's own null is exact."""
+
+    score: float
+    drifted: bool
+    exact_p_value: float | None = None
 
 
 class StatTest(ABC):
@@ -33,3 +55,8 @@ class StatTest(ABC):
         self, reference: FeatureProfile, current: CurrentValues, kind: Kind, threshold: float
     ) -> tuple[float, bool]:
         """Score `current` against the reference and say whether that score means drift."""
+
+    def outcome(self, reference: FeatureProfile, current: CurrentValues, kind: Kind, threshold: float) -> Outcome:
+        """The score and verdict; tests with an exact two-sample null also give its p-value."""
+        score, drifted = self.compare(reference, current, kind, threshold)
+        return Outcome(score, drifted)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from driftwatch.checks.stattests.base import CurrentValues, StatTest
+from driftwatch.checks.stattests.base import CountedLabels, CurrentValues, StatTest
 from driftwatch.reference.profile import FeatureProfile
 from driftwatch.types import Kind
 
@@ -60,6 +60,8 @@ def reference_series(reference: FeatureProfile) -> pd.Series:
 
 def current_series(current: CurrentValues) -> pd.Series:
     """Current values as the pandas Series evidently's functions take."""
+    if isinstance(current, CountedLabels):
+        return pd.Series(np.repeat(current.values, current.counts))
     if isinstance(current, pa.Array | pa.ChunkedArray):
         return pd.Series(current.to_numpy(zero_copy_only=False))
     return pd.Series(current, copy=False)

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from scipy import stats
 from scipy.spatial import distance
 
-from driftwatch.checks.stattests.base import CurrentValues, StatTest
+from driftwatch.checks.stattests.base import CountedLabels, CurrentValues, StatTest
 from driftwatch.reference.profile import FeatureProfile
 from driftwatch.types import Kind
 
@@ -99,6 +99,8 @@ def _value_counts_reference(reference: FeatureProfile) -> tuple[np.ndarray, np.n
 
 
 def _value_counts(current: CurrentValues) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(current, CountedLabels):
+        return current.values, current.counts
     if isinstance(current, pa.Array | pa.ChunkedArray):
         vc = pc.value_counts(current)
         return vc.field("values").to_numpy(zero_copy_only=False), vc.field("counts").to_numpy()
@@ -120,8 +122,24 @@ def chisquare_p(reference: FeatureProfile, current: CurrentValues) -> float:
         return float(stats.chisquare(f_obs, f_exp)[1])
 
 
+def homogeneity_chi2(reference: FeatureProfile, current: CurrentValues) -> float:
+    """Pearson's chi-square of the 2 x k table of reference and current counts: a two-sample homogeneity statistic.
+
+    Unlike the goodness-of-fit form, expected counts pool both samples, so a category one side lacks adds a finite
+    amount instead of an infinite statistic.
+    """
+    ref_values, ref_counts = _value_counts_reference(reference)
+    cur_values, cur_counts = _value_counts(current)
+    ref_map = dict(zip(ref_values.tolist(), ref_counts.tolist(), strict=True))
+    cur_map = dict(zip(cur_values.tolist(), cur_counts.tolist(), strict=True))
+    keys = list(set(ref_map) | set(cur_map))
+    observed = np.array([[ref_map.get(k, 0) for k in keys], [cur_map.get(k, 0) for k in keys]], dtype=np.float64)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    return float(np.sum((observed - expected) ** 2 / expected))
+
+
 class FastStatTest(StatTest):
-    """Profile-based implementations of wasserstein, jensenshannon, psi and chisquare."""
+    """Profile-based implementations of wasserstein, jensenshannon, psi, chisquare and ks."""
 
     def compare(
         self, reference: FeatureProfile, current: CurrentValues, kind: Kind, threshold: float
@@ -136,9 +154,12 @@ class FastStatTest(StatTest):
             score = float(np.sum((ref_pct - cur_pct) * np.log(ref_pct / cur_pct)))
         elif self.name == "chisquare":
             score = chisquare_p(reference, current)
+        elif self.name == "ks":
+            assert reference.numeric is not None
+            score = float(stats.ks_2samp(reference.numeric.values, np.asarray(current))[1])
         else:
             raise KeyError(self.name)
         return score, self.spec.drifted(score, threshold)
 
 
-FAST_TESTS = frozenset({"wasserstein", "jensenshannon", "psi", "chisquare"})
+FAST_TESTS = frozenset({"wasserstein", "jensenshannon", "psi", "chisquare", "ks"})

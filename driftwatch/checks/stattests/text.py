@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftwatch.checks.stattests.base import CurrentValues, StatTest
+from driftwatch.checks.stattests.base import CurrentValues, Outcome, StatTest
 from driftwatch.checks.stattests.evidently_adapter import current_series, random_classifier_percentile, reference_series
 from driftwatch.reference.profile import FeatureProfile
 from driftwatch.types import Kind
@@ -16,8 +16,8 @@ MAX_ITER = 1000
 TEXT_TESTS = frozenset({"perc_text_content_drift", "abs_text_content_drift"})
 
 
-def domain_classifier_auc(reference: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarray]:
-    """ROC AUC of a TF-IDF classifier telling current from reference texts on a seeded half split, and its labels."""
+def domain_classifier_auc(reference: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """ROC AUC of a TF-IDF classifier telling current from reference on a seeded half split; labels, scores."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import roc_auc_score
@@ -37,7 +37,22 @@ def domain_classifier_auc(reference: np.ndarray, current: np.ndarray) -> tuple[f
         ]
     )
     pipeline.fit(x_train, y_train)
-    return float(roc_auc_score(y_test, pipeline.predict_proba(x_test)[:, 1])), y_test
+    scores = pipeline.predict_proba(x_test)[:, 1]
+    return float(roc_auc_score(y_test, scores)), y_test, scores
+
+
+def auc_p_value(labels: np.ndarray, scores: np.ndarray) -> float:
+    """One-sided p-value of the held-out ROC AUC under no drift: a Mann-Whitney test of current vs reference scores.
+
+    The classifier never saw the held-out rows, so with no drift their labels are exchangeable given the scores and
+    AUC = U / (n1 n0) has the Mann-Whitney null: an exact calibration without retraining.
+    """
+    from scipy.stats import mannwhitneyu
+
+    current, reference = scores[labels == 1], scores[labels == 0]
+    if current.size == 0 or reference.size == 0:
+        return 1.0
+    return float(mannwhitneyu(current, reference, alternative="greater").pvalue)
 
 
 class TextDriftStatTest(StatTest):
@@ -46,10 +61,15 @@ class TextDriftStatTest(StatTest):
     def compare(
         self, reference: FeatureProfile, current: CurrentValues, kind: Kind, threshold: float
     ) -> tuple[float, bool]:
+        outcome = self.outcome(reference, current, kind, threshold)
+        return outcome.score, outcome.drifted
+
+    def outcome(self, reference: FeatureProfile, current: CurrentValues, kind: Kind, threshold: float) -> Outcome:
         ref = reference_series(reference).to_numpy(dtype=object)
         cur = current_series(current).to_numpy(dtype=object)
-        auc, y_test = domain_classifier_auc(ref, cur)
+        auc, y_test, scores = domain_classifier_auc(ref, cur)
+        p = auc_p_value(y_test, scores)
         if self.name == "abs_text_content_drift":
-            return auc, auc > threshold
+            return Outcome(auc, auc > threshold, p)
         # The bootstrap percentile depends on the test labels only, so evidently's own computation is used.
-        return auc, bool(auc > random_classifier_percentile(y_test, 1 - threshold))
+        return Outcome(auc, bool(auc > random_classifier_percentile(y_test, 1 - threshold)), p)

@@ -59,8 +59,9 @@ def profile(reference: Mapping[str, Any], features: Mapping[str, Any]) -> Refere
 def check(
     prof: ReferenceProfile, current: Mapping[str, Any] | pa.Table, *, fast: bool = True, **settings: Any
 ) -> CheckResult:
-    """run_check on a current sample given as columns or an Arrow table."""
+    """run_check on a current sample given as columns or an Arrow table; evidently's threshold rule unless told."""
     cur = current if isinstance(current, pa.Table) else table(current)
+    settings.setdefault("decision", "threshold")
     return run_check(prof, cur, DriftSettings(**settings), fast=fast)
 
 

@@ -1,0 +1,72 @@
+"""A feature's calibrated p-value: its test's score against the reference's own null at the window's size."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from driftwatch.checks.nulls import calibration_statistic, grid_sizes, null_cache
+from driftwatch.checks.pvalues import interpolate, null_p
+from driftwatch.checks.stattests.base import CurrentValues, Outcome
+from driftwatch.config import DriftSettings
+from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
+
+
+def score_p_value(
+    profile: ReferenceProfile,
+    feature: FeatureProfile,
+    method: str,
+    values: CurrentValues,
+    outcome: Outcome,
+    settings: DriftSettings,
+) -> tuple[float, str]:
+    """The calibrated p-value of one test outcome on the current values, and how it was obtained."""
+    if outcome.exact_p_value is not None:
+        return outcome.exact_p_value, "exact"
+    m = len(values)
+    observed = calibration_statistic(method, feature, values, feature.kind, outcome.score)
+    cache = null_cache(profile)
+    cal = settings.calibration
+    lo, hi = grid_sizes(m)
+    u = _tie_breaker(profile.version, feature.name, values, cal.seed)
+    p_lo, p_hi = (null_p(cache.get(feature, method, s, cal.replicates, cal.seed), observed, u) for s in (lo, hi))
+    return interpolate(m, lo, hi, p_lo, p_hi), "bootstrap"
+
+
+def missing_p_value(feature: FeatureProfile, rows: int, usable: int) -> float | None:
+    """Two-sided Fisher exact test of the share of unusable values against the reference's (None: none on either side).
+
+    Unusable values are missing, non-finite or of the wrong type: what the stat tests drop.
+    """
+    ref_bad = feature.rows - feature.valid
+    cur_bad = rows - usable
+    if ref_bad == 0 and cur_bad == 0:
+        return None
+    from scipy.stats import fisher_exact
+
+    table = [[ref_bad, feature.valid], [cur_bad, usable]]
+    return float(fisher_exact(table).pvalue)
+
+
+def combine(*p_values: float | None) -> float | None:
+    """One p-value for a feature from its informative components (Bonferroni: the smallest times their number)."""
+    present = [p for p in p_values if p is not None and not math.isnan(p)]
+    if not present:
+        return None
+    return min(1.0, len(present) * min(present))
+
+
+def _tie_breaker(version: str, feature: str, values: CurrentValues, seed: int) -> float:
+    # Uniform over windows but deterministic in the data: the same window gives the same p-value on every run.
+    h = hashlib.sha256(f"{version}\0{feature}\0{len(values)}\0{seed}".encode())
+    if isinstance(values, np.ndarray):
+        h.update(np.ascontiguousarray(values).tobytes())
+    elif isinstance(values, pa.Array):
+        for buf in values.buffers():
+            if buf is not None:
+                h.update(memoryview(buf))
+    digest = h.digest()
+    return (int.from_bytes(digest[:8], "little") + 1) / 2.0**64
