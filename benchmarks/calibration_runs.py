@@ -64,6 +64,11 @@ def monitor_config(ds: Dataset) -> MonitorConfig:
     return MonitorConfig(name=ds.name, reference={"path": ds.source}, features=dict(ds.kinds))
 
 
+def version(run: str, seed: int, ref_rows: int, split_no: int) -> str:
+    """A reference version unique to one split: the engine caches nulls by monitor and version."""
+    return f"{run}-seed{seed}-ref{ref_rows}-split{split_no}"
+
+
 # ---- clean windows and shifted copies --------------------------------------------------------------------------
 
 
@@ -130,6 +135,9 @@ class Plan:
     window_sizes: tuple[int, ...]
     alphas: tuple[float, ...]
     calibrated: bool
+    # The looks cost a null per grid size a filling window passes, so they may use fewer, fuller splits.
+    look_splits: int = 10
+    look_windows_per_split: int = 20
     power_windows: tuple[int, ...] = (1_000, 5_000)
     power_per_split: int = 5
     numeric_shifts: tuple[float, ...] = (0.1, 0.25, 0.5)
@@ -152,13 +160,15 @@ def _inject(rng: np.random.Generator, ds: Dataset, table: pa.Table, shift: Shift
     return shift_category(rng, table, shift.feature, shift.category, shift.size)
 
 
-def run_dataset(ds: Dataset, plan: Plan, seed: int, index: int) -> tuple[list[Cell], list[PowerCell]]:
+def run_dataset(
+    ds: Dataset, plan: Plan, seed: int, index: int, ref_sizes: tuple[int, ...] | None = None
+) -> tuple[list[Cell], list[PowerCell]]:
     """Every clean cell of one dataset, and the power cells, from `plan.splits` reference splits per size."""
     config = monitor_config(ds)
     cells: list[Cell] = []
     power: list[PowerCell] = []
     null_variants, power_variants = plan.null_variants(), plan.power_variants()
-    for ref_rows in ds.ref_sizes:
+    for ref_rows in ref_sizes or ds.ref_sizes:
         sizes = ds.windows(ref_rows, plan.window_sizes)
         if not sizes:
             continue
@@ -174,7 +184,7 @@ def run_dataset(ds: Dataset, plan: Plan, seed: int, index: int) -> tuple[list[Ce
         for s in range(plan.splits):
             rng = np.random.default_rng([seed, index, ref_rows, s])
             ref_idx, held = split(rng, ds.rows, ref_rows)
-            profile = build_profile(ds.table.take(ref_idx), config, f"split-{s}", ds.source)
+            profile = build_profile(ds.table.take(ref_idx), config, version("null", seed, ref_rows, s), ds.source)
             for w in sizes:
                 cell = by_size[w]
                 for j in range(plan.windows_per_split):
@@ -250,9 +260,8 @@ def run_looks(
     """Clean windows checked as they fill: every look on the rows so far, the last one at close."""
     shares = look_shares(looks, open_share)
     rows_at = [round(window_rows * k / looks) for k in range(1, looks + 1)]
-    run = LookRun(
-        ds.name, ref_rows, window_rows, looks, open_share, alpha, shares, rows_at, plan.splits, plan.windows_per_split
-    )
+    splits, per_split = plan.look_splits, plan.look_windows_per_split
+    run = LookRun(ds.name, ref_rows, window_rows, looks, open_share, alpha, shares, rows_at, splits, per_split)
     schemes: list[tuple[str, Variant, Callable[[int], float]]] = [("threshold", THRESHOLD, lambda k: 1.0)]
     if plan.calibrated:
         schemes += [(LOOK_SPENT, calibrated(alpha), lambda k: shares[k]), (LOOK_FULL, calibrated(alpha), lambda k: 1.0)]
@@ -260,11 +269,11 @@ def run_looks(
         run.tallies[name] = LookTally(per_look_any=[0] * looks)
     config = monitor_config(ds)
     t0 = time.perf_counter()
-    for s in range(plan.splits):
+    for s in range(splits):
         rng = np.random.default_rng([seed, 991, ref_rows, s])
         ref_idx, held = split(rng, ds.rows, ref_rows)
-        profile = build_profile(ds.table.take(ref_idx), config, f"split-{s}", ds.source)
-        windows = [ds.table.take(draw_window(rng, held, window_rows)) for _ in range(plan.windows_per_split)]
+        profile = build_profile(ds.table.take(ref_idx), config, version("looks", seed, ref_rows, s), ds.source)
+        windows = [ds.table.take(draw_window(rng, held, window_rows)) for _ in range(per_split)]
         ever_any = {name: [False] * len(windows) for name, _, _ in schemes}
         ever_dataset = {name: [False] * len(windows) for name, _, _ in schemes}
         # Look by look, so that each window size's null is built once per profile.
@@ -281,7 +290,7 @@ def run_looks(
             tally.ever_any += sum(ever_any[name])
             tally.ever_dataset += sum(ever_dataset[name])
     progress(
-        f"  looks {ds.name} ref {ref_rows:,}: {plan.splits * plan.windows_per_split} windows x {looks} looks "
+        f"  looks {ds.name} ref {ref_rows:,}: {splits} splits x {per_split} windows x {looks} looks "
         f"in {time.perf_counter() - t0:.1f}s"
     )
     return run
@@ -333,7 +342,7 @@ def measure_cost(ds: Dataset, ref_rows: int, window: int, repeats: int, calibrat
         ref_idx, held = split(rng, ds.rows, ref_rows)
         ref = ds.table.take(ref_idx)
         t = time.perf_counter()
-        profile = build_profile(ref, config, f"cost-{r}", ds.source)
+        profile = build_profile(ref, config, version(f"cost-{window}", seed, ref_rows, r), ds.source)
         build.append((time.perf_counter() - t) * 1000.0)
         a, b = (ds.table.take(draw_window(rng, held, window)) for _ in range(2))
         if calibrated_ok:
