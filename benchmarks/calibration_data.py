@@ -6,7 +6,6 @@ driftwatch's own triage simulator with its drift knob at 0; nothing is downloade
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,16 +239,14 @@ def shift_category(rng: np.random.Generator, table: pa.Table, column: str, categ
 # ---- look shares and binomial bounds ---------------------------------------------------------------------------
 
 
-def open_spending(t: float, open_share: float) -> float:
-    """Share of alpha the open looks may have spent by elapsed fraction `t` (Lan-DeMets, Pocock type)."""
-    return open_share * math.log1p((math.e - 1.0) * min(max(t, 0.0), 1.0))
-
-
 def look_shares(looks: int, open_share: float = 0.5) -> list[float]:
-    """Each look's share of alpha for `looks` evenly spaced checks, the last one at close taking what is left."""
-    spent = [open_spending(k / looks, open_share) for k in range(looks)]
-    shares = [spent[k] - spent[k - 1] for k in range(1, looks)]
-    return [*shares, 1.0 - spent[-1]]
+    """Each look's share of alpha for `looks` evenly spaced checks (driftwatch.checks.looks), the last at close."""
+    from driftwatch.checks.looks import look_share
+
+    shares: list[float] = []
+    for k in range(1, looks + 1):
+        shares.append(look_share(k / looks, sum(shares), open_share, closed=k == looks))
+    return shares
 
 
 def binomial_interval(k: int, n: int, confidence: float = 0.99) -> tuple[float, float]:

@@ -82,15 +82,20 @@ class Tally:
     any_flagged: int = 0
     dataset_drift: int = 0
     methods: dict[str, list[str]] = field(default_factory=dict)
+    # Per feature, the reference splits with at least one flagged window: alarms bunch when a reference is unusual.
+    splits_flagged: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def add(self, result: CheckResult, seconds: float) -> None:
+    def add(self, result: CheckResult, seconds: float, split_no: int = 0) -> None:
         self.windows += 1
         self.seconds += seconds
         self.any_flagged += any(f.drifted for f in result.features)
         self.dataset_drift += result.dataset_drift
         for f in result.features:
             self.flagged[f.name] = self.flagged.get(f.name, 0) + f.drifted
+            seen = self.splits_flagged.setdefault(f.name, [])
+            if f.drifted and split_no not in seen:
+                seen.append(split_no)
             if f.status != Status.OK:
                 self.unjudged[f.name] = self.unjudged.get(f.name, 0) + 1
             methods = self.methods.setdefault(f.name, [])
@@ -136,8 +141,8 @@ class Plan:
     alphas: tuple[float, ...]
     calibrated: bool
     # The looks cost a null per grid size a filling window passes, so they may use fewer, fuller splits.
-    look_splits: int = 10
-    look_windows_per_split: int = 20
+    look_splits: int = 8
+    look_windows_per_split: int = 25
     power_windows: tuple[int, ...] = (1_000, 5_000)
     power_per_split: int = 5
     numeric_shifts: tuple[float, ...] = (0.1, 0.25, 0.5)
@@ -192,7 +197,7 @@ def run_dataset(
                     for v in null_variants:
                         t = time.perf_counter()
                         result = check(profile, window, v)
-                        cell.tallies.setdefault(v.key, Tally()).add(result, time.perf_counter() - t)
+                        cell.tallies.setdefault(v.key, Tally()).add(result, time.perf_counter() - t, s)
                     if w not in plan.power_windows or j >= plan.power_per_split:
                         continue
                     for shift in shifts:
