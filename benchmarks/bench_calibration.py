@@ -171,11 +171,11 @@ def _look_tables(runs: list[LookRun]) -> list[tuple[str, list[str], list[list[st
     out = []
     for r in runs:
         head = f"looks, {r.dataset} ref {r.ref_rows:,}: {r.looks} checks of a {r.window_rows:,}-row tumbling window"
-        rows = [
-            [name, str(t.windows), *_rate_ci(t.ever_any, t.windows), *_rate_ci(t.ever_dataset, t.windows)]
-            for name, t in r.tallies.items()
-        ]
-        cols = ["scheme", "windows", "ever any feature", "99% CI", "ever dataset_drift", "99% CI "]
+        rows = []
+        for name, t in r.tallies.items():
+            ever = [*_rate_ci(t.ever_any, t.windows), f"{t.splits_flagged}/{r.splits}"]
+            rows.append([name, str(t.windows), *ever, *_rate_ci(t.ever_dataset, t.windows)])
+        cols = ["scheme", "windows", "ever any feature", "99% CI", "splits flagged", "ever dataset_drift", "99% CI "]
         out.append((f"{head}, alpha {r.alpha:g}, open_share {r.open_share:g}: clean windows ever flagged", cols, rows))
         per_look = [
             [str(k + 1), f"{(k + 1) / r.looks:.3f}", f"{n:,}", f"{r.shares[k]:.4f}"]
@@ -273,14 +273,14 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
 def _plan(args: argparse.Namespace, calibrated_ok: bool) -> Plan:
     quick = bool(args.quick)
     return Plan(
-        splits=args.splits or (3 if quick else 10),
-        windows_per_split=args.windows or (5 if quick else 20),
+        splits=args.splits or (3 if quick else 20),
+        windows_per_split=args.windows or (5 if quick else 10),
         window_sizes=QUICK_WINDOW_SIZES if quick else WINDOW_SIZES,
         alphas=ALPHAS,
         calibrated=calibrated_ok,
         look_splits=args.look_splits or (3 if quick else 8),
         look_windows_per_split=args.look_windows or (5 if quick else 25),
-        power_per_split=5 if quick else 10,
+        power_per_split=5,
     )
 
 
@@ -294,8 +294,8 @@ def _units(datasets: list[Dataset], quick: bool, looks: bool) -> list[Unit]:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(__doc__, "fewer datasets (breast_cancer, fair, triage), windows 100/1,000/5,000, 3x5 windows")
     add_seed(parser)
-    parser.add_argument("--splits", type=int, default=None, help="reference splits per cell (default 10; quick 3)")
-    parser.add_argument("--windows", type=int, default=None, help="clean windows per split (default 20; quick 5)")
+    parser.add_argument("--splits", type=int, default=None, help="reference splits per cell (default 20; quick 3)")
+    parser.add_argument("--windows", type=int, default=None, help="clean windows per split (default 10; quick 5)")
     parser.add_argument("--look-splits", type=int, default=None, help="reference splits of the looks (8; quick 3)")
     parser.add_argument("--look-windows", type=int, default=None, help="windows per look split (25; quick 5)")
     parser.add_argument("--datasets", default=None, help="comma-separated subset of the datasets")

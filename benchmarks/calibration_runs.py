@@ -228,6 +228,8 @@ class LookTally:
     ever_any: int = 0
     ever_dataset: int = 0
     per_look_any: list[int] = field(default_factory=list)
+    # references with at least one window ever flagged (any feature)
+    splits_flagged: int = 0
 
 
 @dataclass
@@ -294,6 +296,7 @@ def run_looks(
             tally.windows += len(windows)
             tally.ever_any += sum(ever_any[name])
             tally.ever_dataset += sum(ever_dataset[name])
+            tally.splits_flagged += any(ever_any[name])
     progress(
         f"  looks {ds.name} ref {ref_rows:,}: {splits} splits x {per_split} windows x {looks} looks "
         f"in {time.perf_counter() - t0:.1f}s"
