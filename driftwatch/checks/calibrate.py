@@ -38,7 +38,8 @@ def score_p_value(
     cal = settings.calibration
     lo, hi = grid_sizes(m)
     u = _tie_breaker(profile.version, feature.name, values, cal.seed)
-    p_lo, p_hi = (null_p(cache.get(feature, method, s, cal.replicates, cal.seed), observed, u) for s in (lo, hi))
+    p_lo = null_p(cache.get(feature, method, lo, cal.replicates, cal.seed), observed, u)
+    p_hi = p_lo if hi == lo else null_p(cache.get(feature, method, hi, cal.replicates, cal.seed), observed, u)
     return interpolate(m, lo, hi, p_lo, p_hi), "bootstrap"
 
 
