@@ -28,7 +28,7 @@ import numpy as np
 
 from driftwatch.checks.stattests import get_stat_test, lookup
 from driftwatch.checks.stattests.base import CountedLabels, CurrentValues
-from driftwatch.checks.stattests.fast import homogeneity_chi2
+from driftwatch.checks.stattests.fast import homogeneity_chi2, ks_scaled_distance, z_squared
 from driftwatch.reference.profile import CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile
 from driftwatch.types import Kind
 
@@ -65,6 +65,8 @@ def extremeness(score: float, score_kind: str) -> float:
     return score
 
 
+# Bumped when a calibration statistic changes, so that nulls kept on disk on the old scale are rebuilt.
+STATISTIC_VERSION = 2
 # Goodness-of-fit tests that treat the reference shares as exact are calibrated on the homogeneity form of their table.
 HOMOGENEITY = frozenset({"chisquare", "g_test"})
 
@@ -72,9 +74,17 @@ HOMOGENEITY = frozenset({"chisquare", "g_test"})
 def calibration_statistic(
     method: str, reference: FeatureProfile, current: CurrentValues, kind: Kind, score: float | None = None
 ) -> float:
-    """The statistic a calibrated p-value is taken on, on the extremeness scale: the test's score, or its table's."""
+    """The statistic a calibrated p-value is taken on, on the extremeness scale: the test's score, or its table's.
+
+    ks and z are ranked by their statistic (scaled distance, z squared), in the same order as their p-value at fixed
+    sample sizes and without a p-value's cost or its underflow to 0.
+    """
     if method in HOMOGENEITY:
         return homogeneity_chi2(reference, current)
+    if method == "ks":
+        return ks_scaled_distance(reference, np.asarray(current))
+    if method == "z":
+        return z_squared(reference, current)
     if score is None:
         score, _ = get_stat_test(method).compare(reference, current, kind, lookup(method).default_threshold)
     return extremeness(float(score), lookup(method).score_kind)
@@ -150,7 +160,7 @@ class NullCache:
 
     def get(self, feature: FeatureProfile, method: str, m: int, replicates: int, seed: int) -> np.ndarray:
         """The null of `method` on `feature` at size `m`, simulated once and then reused."""
-        key = f"{_slug(feature.name)}-{method}-{m}-{replicates}-{seed}"
+        key = f"{_slug(feature.name)}-{method}-{m}-{replicates}-{seed}-s{STATISTIC_VERSION}"
         with self._lock:
             found = self._memory.get(key)
             if found is not None:

@@ -61,6 +61,34 @@ def test_null_is_seeded_and_sorted() -> None:
     assert np.array_equal(a, b) and np.all(np.diff(a) >= 0) and a.size == 200
 
 
+def test_ks_and_z_nulls_rank_by_statistic_as_their_p_values_do() -> None:
+    """The cheap statistics ks and z are calibrated on order replicates exactly as the tests' own p-values would."""
+    from driftwatch.checks.nulls import calibration_statistic
+    from driftwatch.checks.stattests import get_stat_test
+    from driftwatch.checks.stattests.fast import ks_scaled_distance
+    from driftwatch.types import Kind
+
+    rng = np.random.default_rng(11)
+    prof = _profile(
+        {"x": np.round(rng.normal(size=700), 1), "c": rng.choice(["no", "yes"], 700, p=[0.7, 0.3])},
+        {"x": "numeric", "c": "categorical"},
+    )
+    x, c = prof.features
+    stat_p: dict[str, list[tuple[float, float]]] = {"ks": [], "z": []}
+    for _ in range(60):
+        xs = np.round(rng.normal(rng.normal(0, 0.1), size=400), 1)
+        e = rng.normal(0, 0.03)
+        cs = pa.array(rng.choice(["no", "yes"], 400, p=[0.7 + e, 0.3 - e]))
+        for method, feature, values, kind in (("ks", x, xs, Kind.NUMERIC), ("z", c, cs, Kind.CATEGORICAL)):
+            p, _ = get_stat_test(method).compare(feature, values, kind, 0.05)
+            stat_p[method].append((calibration_statistic(method, feature, values, kind), p))
+        d = stats.ks_2samp(x.numeric.values, xs).statistic
+        assert ks_scaled_distance(x, xs) == pytest.approx(d * math.sqrt(700 * 400 / 1100), rel=1e-12)
+    for method, pairs in stat_p.items():
+        s, p = np.array(pairs).T
+        assert stats.spearmanr(s, -np.log(p)).statistic > 0.999, method
+
+
 def test_clean_windows_give_uniform_p_values_and_shifts_are_caught() -> None:
     """Over references and windows both drawn afresh (the null includes the reference's own noise)."""
     rng = np.random.default_rng(2)
