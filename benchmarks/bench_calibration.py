@@ -84,7 +84,11 @@ def _ci(k: int, n: int) -> str:
 
 def _feature_band_ok(t: Tally, alpha: float) -> dict[str, bool]:
     lo, hi = _band(alpha)
-    return {name: within_band(k, t.windows, lo, hi, CONFIDENCE) for name, k in t.flagged.items()}
+    return {name: within_band(k, t.windows, lo, hi, CONFIDENCE, t.deff(name)) for name, k in t.flagged.items()}
+
+
+def _any_ok(t: Tally, alpha: float) -> bool:
+    return at_most(t.any_flagged, t.windows, alpha, CONFIDENCE, t.deff())
 
 
 def _tests(t: Tally) -> str:
@@ -109,7 +113,8 @@ def _cell_tables(cells: list[Cell], plan: Plan) -> list[tuple[str, list[str], li
     setup = (
         f"{plan.splits} reference splits x {plan.windows_per_split} clean windows each (one profile per split); "
         f"feature rates with no correction, band alpha/2 to 1.5 alpha on each feature's exact {CONFIDENCE:.0%} "
-        "interval; any flagged = windows where some feature was flagged"
+        "interval on windows / design effect (windows of one reference are not independent); any flagged = windows "
+        "where some feature was flagged"
     )
     thr_title = f"false alarms, threshold decision (evidently's thresholds, no correction): {setup}"
     tables = [(thr_title, thr_cols, thr_rows)]
@@ -123,7 +128,7 @@ def _cell_tables(cells: list[Cell], plan: Plan) -> list[tuple[str, list[str], li
             for a in plan.alphas:
                 none, bh = c.tallies[calibrated(a, "none").key], c.tallies[calibrated(a).key]
                 ok = all(_feature_band_ok(none, a).values())
-                bh_ok = at_most(bh.any_flagged, bh.windows, a, CONFIDENCE)
+                bh_ok = _any_ok(bh, a)
                 row += [_min_max(none), "PASS" if ok else "FAIL", _rate(bh.any_flagged, bh.windows)]
                 row += ["PASS" if bh_ok else "FAIL"]
             cal_rows.append(row)
@@ -131,7 +136,7 @@ def _cell_tables(cells: list[Cell], plan: Plan) -> list[tuple[str, list[str], li
     feature_cols = ["dataset", "ref", "window", "feature", "test", "threshold"]
     if plan.calibrated:
         feature_cols += [f"cal none a={a:g}" for a in plan.alphas]
-        feature_cols.append(f"splits flagged a={plan.alphas[-1]:g}")
+        feature_cols += [f"splits flagged a={plan.alphas[-1]:g}", "deff"]
     feature_rows = []
     for c in cells:
         thr = c.tallies[THRESHOLD.key]
@@ -143,11 +148,12 @@ def _cell_tables(cells: list[Cell], plan: Plan) -> list[tuple[str, list[str], li
             for a, t in checks.items():
                 row.append(_rate(t.flagged[name], t.windows) + ("" if _feature_band_ok(t, a)[name] else " *"))
             if checks:
-                row.append(f"{len(checks[plan.alphas[-1]].splits_flagged.get(name, []))}/{c.splits}")
+                last = checks[plan.alphas[-1]]
+                row += [f"{last.splits_flagged(name)}/{c.splits}", f"{last.deff(name):.2f}"]
             feature_rows.append(row)
     feature_title = (
         "false alarms per feature (* = the exact 99% interval misses alpha/2 to 1.5 alpha; threshold judged at 0.05); "
-        "splits flagged = references with at least one flagged window"
+        "splits flagged = references with at least one flagged window; deff = the design effect at the last alpha"
     )
     return [*tables, (feature_title, feature_cols, feature_rows)]
 
@@ -206,9 +212,9 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
     """Per dataset and alpha: every feature within the band, any-feature under bh within alpha; the looks' bound."""
     targets: list[Target] = []
     notes = [
-        f"Binomial intervals are exact ({CONFIDENCE:.0%}, two-sided) and treat windows as independent; the windows of "
-        "one split share its reference, so the real spread is wider, most where windows are much larger than the "
-        "reference (see 'splits flagged')."
+        f"Binomial intervals are exact ({CONFIDENCE:.0%}, two-sided) on windows / deff effective trials: the windows "
+        "of one split share its reference, and Kish's design effect (ANOVA intra-reference correlation) says how much "
+        "that widens the spread, most where windows are as large as the reference."
     ]
     variants = [(a, calibrated(a, "none"), calibrated(a)) for a in plan.alphas] if plan.calibrated else []
     if not plan.calibrated:
@@ -226,7 +232,7 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
                 bad = [n for n, ok in _feature_band_ok(t, a).items() if not ok]
                 failing += [
                     f"{n} {_rate(t.flagged[n], t.windows)} (ref {c.ref_rows}, window {c.window}; "
-                    f"{t.flagged[n]} windows of {len(t.splits_flagged.get(n, []))}/{c.splits} references)"
+                    f"{t.flagged[n]} windows of {t.splits_flagged(n)}/{c.splits} references, deff {t.deff(n):.2f})"
                     for n in bad
                 ]
                 failed_cells += bool(bad)
@@ -245,7 +251,7 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
                 notes.append(f"  {ds} {none.key}: {len(failing) - MAX_NOTES} more features outside the band (tables)")
             any_rates = [(c.tallies[bh.key].any_flagged, c.tallies[bh.key].windows, c) for c in mine]
             k, n, c = max(any_rates, key=lambda x: x[0] / max(x[1], 1))
-            ok = all(at_most(k_, n_, a, CONFIDENCE) for k_, n_, _ in any_rates)
+            ok = all(_any_ok(c_.tallies[bh.key], a) for _, _, c_ in any_rates)
             label = "any flagged" + (", bh" if plan.calibrated else ", no correction")
             targets.append(
                 Target(
@@ -264,7 +270,7 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
                     f"looks {r.dataset} ref {r.ref_rows}: {what} ever, {scheme}",
                     f"{_rate(k, t.windows)} ({k}/{t.windows}) {_ci(k, t.windows)}",
                     f"<= {r.alpha:g} ({CONFIDENCE:.0%} CI)",
-                    at_most(k, t.windows, r.alpha, CONFIDENCE),
+                    at_most(k, t.windows, r.alpha, CONFIDENCE, t.deff() if what == "any feature" else 1.0),
                 )
             )
     return targets, notes
@@ -273,14 +279,14 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
 def _plan(args: argparse.Namespace, calibrated_ok: bool) -> Plan:
     quick = bool(args.quick)
     return Plan(
-        splits=args.splits or (3 if quick else 20),
-        windows_per_split=args.windows or (5 if quick else 10),
+        splits=args.splits or (3 if quick else 60),
+        windows_per_split=args.windows or (5 if quick else 4),
         window_sizes=QUICK_WINDOW_SIZES if quick else WINDOW_SIZES,
         alphas=ALPHAS,
         calibrated=calibrated_ok,
         look_splits=args.look_splits or (3 if quick else 8),
         look_windows_per_split=args.look_windows or (5 if quick else 25),
-        power_per_split=5,
+        power_per_split=2 if not quick else 5,
     )
 
 
@@ -294,8 +300,8 @@ def _units(datasets: list[Dataset], quick: bool, looks: bool) -> list[Unit]:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(__doc__, "fewer datasets (breast_cancer, fair, triage), windows 100/1,000/5,000, 3x5 windows")
     add_seed(parser)
-    parser.add_argument("--splits", type=int, default=None, help="reference splits per cell (default 20; quick 3)")
-    parser.add_argument("--windows", type=int, default=None, help="clean windows per split (default 10; quick 5)")
+    parser.add_argument("--splits", type=int, default=None, help="reference splits per cell (default 60; quick 3)")
+    parser.add_argument("--windows", type=int, default=None, help="clean windows per split (default 4; quick 5)")
     parser.add_argument("--look-splits", type=int, default=None, help="reference splits of the looks (8; quick 3)")
     parser.add_argument("--look-windows", type=int, default=None, help="windows per look split (25; quick 5)")
     parser.add_argument("--datasets", default=None, help="comma-separated subset of the datasets")

@@ -249,22 +249,44 @@ def look_shares(looks: int, open_share: float = 0.5) -> list[float]:
     return shares
 
 
-def binomial_interval(k: int, n: int, confidence: float = 0.99) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) two-sided interval for a rate of `k` in `n`."""
-    from scipy.stats import binomtest
+def design_effect(per_cluster: list[int], size: int) -> float:
+    """Kish's design effect 1 + (size - 1) ICC of a rate counted in clusters of `size` windows sharing a reference.
+
+    The intra-cluster correlation is the one-way ANOVA estimate, clipped to [0, 1]: windows checked against one
+    reference flag together when that reference is unusual, most where windows are as large as the reference.
+    """
+    clusters = len(per_cluster)
+    if clusters < 2 or size < 2:
+        return 1.0
+    shares = np.asarray(per_cluster, dtype=np.float64) / size
+    mean = float(shares.mean())
+    if mean in (0.0, 1.0):
+        return 1.0
+    between = size * float(np.sum((shares - mean) ** 2)) / (clusters - 1)
+    within = size * float(np.sum(shares * (1.0 - shares))) / (clusters * (size - 1))
+    icc = (between - within) / (between + (size - 1) * within) if between + within > 0 else 0.0
+    return 1.0 + (size - 1) * min(max(icc, 0.0), 1.0)
+
+
+def binomial_interval(k: int, n: int, confidence: float = 0.99, deff: float = 1.0) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided interval for a rate of `k` in `n`, on n / deff effective trials."""
+    from scipy.stats import beta
 
     if n <= 0:
         return 0.0, 1.0
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    k_eff, n_eff = k / deff, n / deff
+    tail = (1.0 - confidence) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(tail, k_eff, n_eff - k_eff + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1.0 - tail, k_eff + 1, n_eff - k_eff))
+    return lo, hi
 
 
-def within_band(k: int, n: int, low: float, high: float, confidence: float = 0.99) -> bool:
+def within_band(k: int, n: int, low: float, high: float, confidence: float = 0.99, deff: float = 1.0) -> bool:
     """False only when the rate's exact interval lies wholly outside [low, high]."""
-    lo, hi = binomial_interval(k, n, confidence)
+    lo, hi = binomial_interval(k, n, confidence, deff)
     return hi >= low and lo <= high
 
 
-def at_most(k: int, n: int, bound: float, confidence: float = 0.99) -> bool:
+def at_most(k: int, n: int, bound: float, confidence: float = 0.99, deff: float = 1.0) -> bool:
     """False only when the rate's exact interval lies wholly above `bound`."""
-    return binomial_interval(k, n, confidence)[0] <= bound
+    return binomial_interval(k, n, confidence, deff)[0] <= bound

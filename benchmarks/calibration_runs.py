@@ -11,7 +11,16 @@ from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
-from calibration_data import Dataset, Shift, draw_window, look_shares, shift_category, shift_numeric, split
+from calibration_data import (
+    Dataset,
+    Shift,
+    design_effect,
+    draw_window,
+    look_shares,
+    shift_category,
+    shift_numeric,
+    split,
+)
 from harness import BenchError, progress
 
 from driftwatch.checks.engine import run_check
@@ -82,20 +91,24 @@ class Tally:
     any_flagged: int = 0
     dataset_drift: int = 0
     methods: dict[str, list[str]] = field(default_factory=dict)
-    # Per feature, the reference splits with at least one flagged window: alarms bunch when a reference is unusual.
-    splits_flagged: dict[str, list[int]] = field(default_factory=dict)
+    # Flagged windows per reference split (per feature, and any feature): alarms bunch when a reference is unusual.
+    per_split: dict[str, dict[int, int]] = field(default_factory=dict)
+    any_per_split: dict[int, int] = field(default_factory=dict)
+    split_windows: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def add(self, result: CheckResult, seconds: float, split_no: int = 0) -> None:
         self.windows += 1
         self.seconds += seconds
-        self.any_flagged += any(f.drifted for f in result.features)
+        self.split_windows[split_no] = self.split_windows.get(split_no, 0) + 1
+        flagged_any = any(f.drifted for f in result.features)
+        self.any_flagged += flagged_any
+        self.any_per_split[split_no] = self.any_per_split.get(split_no, 0) + flagged_any
         self.dataset_drift += result.dataset_drift
         for f in result.features:
             self.flagged[f.name] = self.flagged.get(f.name, 0) + f.drifted
-            seen = self.splits_flagged.setdefault(f.name, [])
-            if f.drifted and split_no not in seen:
-                seen.append(split_no)
+            counts = self.per_split.setdefault(f.name, {})
+            counts[split_no] = counts.get(split_no, 0) + f.drifted
             if f.status != Status.OK:
                 self.unjudged[f.name] = self.unjudged.get(f.name, 0) + 1
             methods = self.methods.setdefault(f.name, [])
@@ -104,6 +117,16 @@ class Tally:
 
     def rates(self) -> dict[str, float]:
         return {name: k / self.windows for name, k in self.flagged.items()} if self.windows else {}
+
+    def splits_flagged(self, name: str) -> int:
+        """References with at least one window in which `name` was flagged."""
+        return sum(k > 0 for k in self.per_split.get(name, {}).values())
+
+    def deff(self, name: str | None = None) -> float:
+        """The design effect of a feature's rate (None: of any feature flagged) over this tally's splits."""
+        counts = self.any_per_split if name is None else self.per_split.get(name, {})
+        size = min(self.split_windows.values(), default=1)
+        return design_effect([counts.get(s, 0) for s in self.split_windows], size)
 
 
 @dataclass
@@ -228,8 +251,14 @@ class LookTally:
     ever_any: int = 0
     ever_dataset: int = 0
     per_look_any: list[int] = field(default_factory=list)
-    # references with at least one window ever flagged (any feature)
+    # references with at least one window ever flagged (any feature), and windows ever flagged per reference
     splits_flagged: int = 0
+    ever_per_split: list[int] = field(default_factory=list)
+    windows_per_split: int = 1
+
+    def deff(self) -> float:
+        """The design effect of the ever-flagged rate (windows of one reference flag together)."""
+        return design_effect(self.ever_per_split, self.windows_per_split)
 
 
 @dataclass
@@ -297,6 +326,8 @@ def run_looks(
             tally.ever_any += sum(ever_any[name])
             tally.ever_dataset += sum(ever_dataset[name])
             tally.splits_flagged += any(ever_any[name])
+            tally.ever_per_split.append(sum(ever_any[name]))
+            tally.windows_per_split = len(windows)
     progress(
         f"  looks {ds.name} ref {ref_rows:,}: {splits} splits x {per_split} windows x {looks} looks "
         f"in {time.perf_counter() - t0:.1f}s"

@@ -17,6 +17,7 @@ from calibration_data import (
     Dataset,
     at_most,
     binomial_interval,
+    design_effect,
     load_datasets,
     look_shares,
     shift_category,
@@ -90,6 +91,22 @@ def test_rates_and_bounds_on_a_hand_made_case() -> None:
     assert not within_band(0, 400, 0.025, 0.075)  # 0.0132 does not
     assert within_band(10, 200, 0.025, 0.075) and not within_band(60, 200, 0.025, 0.075)
     assert at_most(19, 200, 0.05) and not at_most(20, 200, 0.05)  # lower bounds 0.0493 and 0.0529
+
+
+def test_the_design_effect_widens_intervals_when_windows_of_a_reference_flag_together() -> None:
+    # Every window of a flagged reference flagged: 200 windows in 20 references count as 20 trials.
+    assert design_effect([10, 10] + [0] * 18, 10) == pytest.approx(10.0)
+    # Alarms spread evenly over the references: no correlation, no widening.
+    assert design_effect([1] * 20, 10) == 1.0
+    assert design_effect([0] * 20, 10) == 1.0
+    rng = np.random.default_rng(5)
+    independent = [int(k) for k in rng.binomial(10, 0.05, size=2000)]
+    assert design_effect(independent, 10) < 1.1
+    # 30 of 200 reaches [0.025, 0.075] only when the windows count as fewer, clustered trials.
+    assert not within_band(30, 200, 0.025, 0.075) and within_band(30, 200, 0.025, 0.075, deff=10.0)
+    lo, hi = binomial_interval(20, 200, deff=10.0)
+    lo1, hi1 = binomial_interval(2, 20)
+    assert (lo, hi) == pytest.approx((lo1, hi1))
 
 
 def test_look_shares_follow_the_spending_rule() -> None:
