@@ -146,3 +146,9 @@ def test_example_config_is_valid() -> None:
     cfg = load_config(Path(__file__).resolve().parents[1] / "config.example.yaml")
     assert [m.name for m in cfg.monitors] == ["triage"]
     assert cfg.storage.url is None
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinity_are_named_as_such(value: str) -> None:
+    text = MINIMAL.replace("threshold: 0.01", f"threshold: {value}")
+    assert _problems(text) == ["monitors[0].features.income.threshold: Input should be a finite number"]

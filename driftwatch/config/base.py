@@ -43,4 +43,5 @@ Duration = Annotated[
 class Strict(BaseModel):
     """A model that rejects unknown keys (a misspelled key is an error) and is immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity pass numeric bounds with a misleading message ("less than 1"); refuse them as what they are.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
