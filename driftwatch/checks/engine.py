@@ -16,7 +16,8 @@ from driftwatch.checks.decide import JUDGED, by_calibration, by_threshold
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.checks.stattests.base import CurrentValues, Outcome
-from driftwatch.config import DriftSettings
+from driftwatch.config import DriftSettings, OodSettings
+from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
 from driftwatch.types import Kind, Status
@@ -32,11 +33,13 @@ def run_check(
     quality: Mapping[str, FeatureQuality] | None = None,
     rows: int | None = None,
     look_share: float = 1.0,
+    ood: OodSettings | None = None,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
     A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample, and
-    `look_share`, this look's share of the window's alpha (checks/looks.py).
+    `look_share`, this look's share of the window's alpha (checks/looks.py). With `ood`, the rows of `current`
+    are also scored out of distribution (ood/score.py).
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -59,6 +62,7 @@ def run_check(
     judged = [r for r in results if r.status in JUDGED]
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
+    ood_result = score_ood(profile, current, ood) if ood is not None and current.num_rows else None
     return CheckResult(
         monitor=profile.monitor,
         reference_version=profile.version,
@@ -77,6 +81,7 @@ def run_check(
         alpha=settings.alpha if calibrated else None,
         look_share=look_share,
         level=level if calibrated else None,
+        ood=ood_result,
     )
 
 

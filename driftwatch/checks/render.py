@@ -75,6 +75,28 @@ def decision_line(result: CheckResult) -> str:
     return f"Decision: calibrated p-values{calibrations} against {level}; {correction}."
 
 
+def ood_line(result: CheckResult) -> str | None:
+    """One sentence with the out-of-distribution rate, its reasons and the features they name (None: not scored)."""
+    ood = result.ood
+    if ood is None:
+        return None
+    line = f"Out of distribution: {_pct(ood.rate)} of {ood.rows} rows"
+    reasons = sorted(((r, ood.reason_rate(r)) for r in ood.reasons), key=lambda x: -x[1])
+    if any(rate for _, rate in reasons):
+        line += ": " + ", ".join(f"{r} {_pct(rate)}" for r, rate in reasons if rate)
+    top = sorted(((n, k) for n, k in ood.features.items() if k), key=lambda x: (-x[1], x[0]))[:5]
+    if top:
+        line += "; features " + ", ".join(f"{n} {_pct(k / ood.rows)}" for n, k in top)
+    line += f" (novelty at alpha {_fmt(ood.alpha)})" if "novel" in ood.reasons else ""
+    for reason, why in ood.disabled.items():
+        line += f"; {reason} disabled: {why}"
+    return line + "."
+
+
+def _caption(result: CheckResult) -> str:
+    return "\n".join(x for x in (decision_line(result), ood_line(result)) if x)
+
+
 def _calibrated(result: CheckResult) -> bool:
     return result.decision == "calibrated"
 
@@ -108,9 +130,7 @@ def to_table(result: CheckResult) -> Table:
     """A rich table sorted by severity, the decision rule below it."""
     from rich.table import Table
 
-    table = Table(
-        title=summary_line(result), title_justify="left", caption=decision_line(result), caption_justify="left"
-    )
+    table = Table(title=summary_line(result), title_justify="left", caption=_caption(result), caption_justify="left")
     for col in _columns(result):
         table.add_column(col, justify="right" if col in _NUMBERS else "left")
     for f in by_severity(result.features):
@@ -135,6 +155,7 @@ def to_markdown(result: CheckResult) -> str:
         f"### {icon} driftwatch: {summary_line(result)}",
         "",
         f"Reference version `{result.reference_version}`. {decision_line(result)}",
+        *(["", line] if (line := ood_line(result)) else []),
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "|".join("---:" if c in _NUMBERS else "---" for c in columns) + "|",

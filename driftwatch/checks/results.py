@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftwatch.ood.results import OodResult
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
@@ -66,6 +67,7 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
         "started_at": result.started_at,
         "duration_seconds": result.duration_seconds,
         "features": [feature_dict(f) for f in by_severity(result.features)],
+        "ood": result.ood.to_dict() if result.ood is not None else None,
     }
 
 
@@ -170,6 +172,8 @@ class CheckResult:
     # this look's share of the window's alpha (1 for a single look: a file, a closed window never looked at)
     look_share: float = 1.0
     level: float | None = None
+    # rows of the checked sample out of distribution (None: OOD scoring disabled, or no rows)
+    ood: OodResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form, exactly what `driftwatch check --format json` prints."""

@@ -22,6 +22,7 @@ from driftwatch.config.monitor import (
     ScheduleSettings,
     WindowSettings,
 )
+from driftwatch.config.ood import OodSettings
 from driftwatch.config.service import (
     LIMIT_NAMES,
     AuthSettings,
@@ -229,6 +230,7 @@ __all__ = [
     "IngestLimits",
     "IngestSettings",
     "MonitorConfig",
+    "OodSettings",
     "ReferenceSpec",
     "ScheduleSettings",
     "Scope",

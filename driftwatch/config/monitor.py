@@ -13,6 +13,7 @@ from pydantic import (
 
 from driftwatch.checks.stattests.catalog import lookup
 from driftwatch.config.base import NAME, Duration, Strict
+from driftwatch.config.ood import OodSettings
 from driftwatch.types import Kind, MultipleTesting
 
 
@@ -151,6 +152,7 @@ class MonitorConfig(Strict):
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     file_source: FileSourceSettings | None = None
+    ood: OodSettings = Field(default_factory=OodSettings)
     # Bounds Prometheus cardinality: the most severe features are exported first.
     max_exported_features: int = Field(default=100, ge=1)
 

@@ -19,12 +19,14 @@ from driftwatch.config import MonitorConfig
 from driftwatch.errors import DataError
 from driftwatch.reference import readers
 from driftwatch.reference.schema import FeatureSchema, infer_schema
-from driftwatch.reference.values import to_labels, to_numeric
+from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labels, to_numeric
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+# Whole reference rows kept with the profile, for what needs rows rather than columns (the novelty detector).
+ROW_SAMPLE = 20_000
 
 
 class ReferenceReadError(DataError):
@@ -118,6 +120,9 @@ class ReferenceProfile:
     file_digests: dict[str, str] = field(default_factory=dict)
     # The cache folder this profile was read from or written to; null distributions are kept beside it.
     cache_dir: str | None = None
+    # Up to ROW_SAMPLE whole reference rows, drawn at random (seeded by the version), one column per feature:
+    # float64 (NaN where missing or unreadable) for numeric features, strings (null where missing) otherwise.
+    row_sample: pa.Table | None = None
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:
@@ -135,7 +140,26 @@ def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source:
     skipped = [s for s in schemas if s.kind is None]
     if not features:
         raise DataError(f"monitor '{monitor.name}': no column of {source} can be monitored")
-    return ReferenceProfile(monitor.name, version, source, table.num_rows, time.time(), features, skipped)
+    sample = _row_sample(table, features, version)
+    return ReferenceProfile(
+        monitor.name, version, source, table.num_rows, time.time(), features, skipped, row_sample=sample
+    )
+
+
+def _row_sample(table: pa.Table, features: list[FeatureProfile], version: str) -> pa.Table:
+    rows = table.num_rows
+    if rows > ROW_SAMPLE:
+        seed = int.from_bytes(hashlib.sha256(version.encode()).digest()[:8], "little")
+        idx = np.sort(np.random.default_rng(seed).choice(rows, ROW_SAMPLE, replace=False))
+        table = table.take(pa.array(idx))
+    columns: dict[str, pa.Array] = {}
+    for f in features:
+        raw = table.column(f.name)
+        if f.kind == Kind.NUMERIC:
+            columns[f.name] = pa.array(numeric_aligned(raw)[0], pa.float64())
+        else:
+            columns[f.name] = labels_aligned(raw, f.kind)[0]
+    return pa.table(columns)
 
 
 def _profile_feature(column: pa.ChunkedArray, schema: FeatureSchema) -> FeatureProfile:
@@ -300,6 +324,9 @@ def _write_cache(profile: ReferenceProfile, folder: Path) -> None:
         "features": meta_features,
         "skipped": [asdict(s) for s in profile.skipped],
     }
+    if profile.row_sample is not None:
+        with ipc.new_file(str(tmp / "rows.arrow"), profile.row_sample.schema) as w:
+            w.write_table(profile.row_sample)
     (tmp / "profile.json").write_text(json.dumps(doc, indent=1))
     if folder.exists():
         import shutil
@@ -333,6 +360,8 @@ def _read_cache(folder: Path) -> ReferenceProfile:
             cats = table.column("categories").to_numpy().astype(object)
             counts = table.column("counts").to_numpy()
             features.append(FeatureProfile(schema, categorical=CategoricalProfile(cats, counts), **common))
+    with pa.memory_map(str(folder / "rows.arrow")) as source:
+        row_sample = ipc.open_file(source).read_all()
     return ReferenceProfile(
         doc["monitor"],
         doc["version"],
@@ -341,4 +370,5 @@ def _read_cache(folder: Path) -> ReferenceProfile:
         doc["created_at"],
         features,
         [_schema(s) for s in doc["skipped"]],
+        row_sample=row_sample,
     )

@@ -386,7 +386,13 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
             try:
                 drift = live.config.drift
                 result = run_check(
-                    snap.profile, snap.sample, drift, quality=snap.quality, rows=snap.rows, look_share=snap.look_share
+                    snap.profile,
+                    snap.sample,
+                    drift,
+                    quality=snap.quality,
+                    rows=snap.rows,
+                    look_share=snap.look_share,
+                    ood=live.config.ood,
                 )
             except Exception:
                 state.count("error")

@@ -125,6 +125,20 @@ class DecisionOut(_Model):
     level: float | None = Field(description="alpha * look_share, what every adjusted p-value is compared with.")
 
 
+class OodOut(_Model):
+    """The check's rows scored out of distribution: rates of all rows scored, by reason and by feature."""
+
+    rate: float = Field(description="Share of the scored rows out of distribution (any enabled reason fired).")
+    rows: int = Field(description="Rows scored: the check's sample.")
+    ood_rows: int
+    alpha: float = Field(description="Level of the novelty p-value (`ood.alpha`).")
+    by_reason: dict[str, float] = Field(description="Per reason that ran, the share of scored rows it flagged.")
+    features: dict[str, float] = Field(description="Per feature, the share of scored rows an OOD reason named it in.")
+    reasons: list[str] = Field(description="The reasons that ran.")
+    disabled: dict[str, str] = Field(description="Enabled reasons that could not run on this reference, and why.")
+    exemplars: int = Field(description="OOD rows kept as exemplars (redacted), most novel first.")
+
+
 class _Verdict(_Model):
     monitor: str
     reference_version: str
@@ -139,6 +153,7 @@ class _Verdict(_Model):
     decision: DecisionOut
     started_at: float
     duration_seconds: float
+    ood: OodOut | None = Field(default=None, description="Out-of-distribution rows; null when OOD scoring is off.")
 
 
 class CheckDocument(_Verdict):

@@ -1,0 +1,1 @@
+"""Out-of-distribution rows: per-row verdicts with reasons, a calibrated novelty score, and exemplars."""

@@ -1,0 +1,9 @@
+"""OOD reasons by name: the per-value rules and the multivariate novelty score."""
+
+from driftwatch.ood.reasons import categories, missing, novelty, ranges, unreadable  # noqa: F401 (registration)
+from driftwatch.ood.reasons.base import REASONS, Flags, Reason
+
+# The order reasons are reported in.
+ORDER = ("out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel")
+
+__all__ = ["ORDER", "REASONS", "Flags", "Reason"]

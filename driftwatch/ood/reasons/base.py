@@ -1,0 +1,50 @@
+"""The OOD reason interface: what fires on which row and feature, fitted once per reference version."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from driftwatch.config.ood import OodSettings
+from driftwatch.ood.rows import RowFrame
+from driftwatch.reference.profile import ReferenceProfile
+
+
+@dataclass(frozen=True)
+class Flags:
+    """One reason's findings: per row and feature whether it fired; novelty adds each row's p-value and score."""
+
+    fired: np.ndarray  # (rows, features) bool
+    p_values: np.ndarray | None = None
+    scores: np.ndarray | None = None
+
+
+class Reason(ABC):
+    """One reason a row can be out of distribution."""
+
+    name: ClassVar[str]
+
+    def __init__(self, profile: ReferenceProfile, settings: OodSettings):
+        self.profile = profile
+        self.settings = settings
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this reason cannot run on this reference (None: it can)."""
+        return None
+
+    @abstractmethod
+    def evaluate(self, frame: RowFrame) -> Flags:
+        """Which rows (and features) this reason flags."""
+
+
+REASONS: dict[str, type[Reason]] = {}
+
+
+def register(cls: type[Reason]) -> type[Reason]:
+    """Add a reason to the registry under its name."""
+    REASONS[cls.name] = cls
+    return cls

@@ -1,0 +1,42 @@
+"""unseen_category: labels the reference never had, or had too rarely to count as known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from driftwatch.config.ood import OodSettings
+from driftwatch.ood.reasons.base import Flags, Reason, register
+from driftwatch.ood.rows import RowFrame
+from driftwatch.reference.profile import ReferenceProfile
+
+
+@register
+class UnseenCategory(Reason):
+    """A categorical value outside the reference's categories with at least min_frequency of its rows."""
+
+    name = "unseen_category"
+
+    def __init__(self, profile: ReferenceProfile, settings: OodSettings):
+        super().__init__(profile, settings)
+        floor = settings.reasons.unseen_category.min_frequency
+        # Per categorical feature, the categories that count as seen.
+        self.known: dict[str, pa.Array] = {}
+        for f in profile.features:
+            if f.categorical is None:
+                continue
+            cats, counts = f.categorical.categories, f.categorical.counts
+            keep = counts >= floor * f.rows if floor > 0 else counts > 0
+            self.known[f.name] = pa.array([str(c) for c in cats[keep]], pa.string())
+
+    def evaluate(self, frame: RowFrame) -> Flags:
+        fired = np.zeros((frame.rows, len(frame.columns)), dtype=bool)
+        known = self.known
+        for j, col in enumerate(frame.columns):
+            seen = known.get(col.feature.name)
+            if col.labels is None or seen is None:
+                continue
+            inside = pc.is_in(col.labels, value_set=seen).fill_null(True)
+            fired[:, j] = ~inside.to_numpy(zero_copy_only=False)
+        return Flags(fired)
