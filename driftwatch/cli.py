@@ -97,10 +97,27 @@ def config_validate(config: ConfigOpt) -> None:
             say(f"  {name}: {kind}, method {method or 'evidently default'}{threshold}")
         if m.ignore:
             say(f"  ignored: {', '.join(m.ignore)}")
+        say(f"  ood: {_ood_summary(m, shapes[m.name][0] if m.name in shapes else None)}")
     if problems:
         for problem in problems:
             err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+
+
+def _ood_summary(monitor: MonitorConfig, rows: int | None) -> str:
+    """The OOD reasons a monitor runs, and why novelty cannot run on a reference that small."""
+    from driftwatch.ood.detector import shortfall
+    from driftwatch.reference.profile import ROW_SAMPLE
+
+    ood = monitor.ood
+    if not ood.enabled:
+        return "disabled"
+    on = [name for name, rule in ood.reasons if rule.enabled]
+    line = ", ".join(on) or "no reason enabled"
+    if "novel" in on:
+        why = shortfall(min(rows, ROW_SAMPLE), ood.reasons.novel, ood.alpha) if rows is not None else None
+        line += f" (novel at alpha {ood.alpha:g})" if why is None else f"; novel disabled: {why}"
+    return line
 
 
 def _reference_shape(monitor: MonitorConfig) -> tuple[int, int]:

@@ -134,6 +134,24 @@ def needed_rows(alpha: float) -> int:
     return max(MIN_CALIBRATION_ROWS, math.ceil(1 / alpha) - 1)
 
 
+def splits(rows: int, rule: NovelReason) -> tuple[int, int]:
+    """Reference rows the distances are measured to, and rows held out to calibrate, from `rows` sampled rows."""
+    fit_n = min(rule.fit_rows, rows // 2)
+    return fit_n, min(rule.calibration_rows, rows - fit_n)
+
+
+def shortfall(rows: int, rule: NovelReason, alpha: float) -> str | None:
+    """Why a reference of `rows` rows is too small to calibrate novelty at `alpha` (None: it is not)."""
+    fit_n, cal_n = splits(rows, rule)
+    need = needed_rows(alpha)
+    if fit_n >= rule.neighbours and cal_n >= need:
+        return None
+    return (
+        f"calibrating novelty at alpha {alpha:g} needs a reference of at least {2 * max(need, rule.neighbours)} "
+        f"rows (half to measure distances to, {need} held out); this one has {rows}"
+    )
+
+
 def fit_detector(profile: ReferenceProfile, rule: NovelReason, alpha: float) -> Detector | str:
     """The detector for a reference, or why it cannot be calibrated (too few rows, nothing to encode)."""
     enc = encoding(profile)
@@ -143,14 +161,10 @@ def fit_detector(profile: ReferenceProfile, rule: NovelReason, alpha: float) -> 
     if sample is None or sample.num_rows == 0:
         return "the reference profile holds no rows"
     n = sample.num_rows
-    fit_n = min(rule.fit_rows, n // 2)
-    cal_n = min(rule.calibration_rows, n - fit_n)
-    need = needed_rows(alpha)
-    if fit_n < rule.neighbours or cal_n < need:
-        return (
-            f"calibrating novelty at alpha {alpha:g} needs a reference of at least {2 * max(need, rule.neighbours)} "
-            f"rows (half to measure distances to, {need} held out); this one has {n}"
-        )
+    why = shortfall(n, rule, alpha)
+    if why is not None:
+        return why
+    fit_n, cal_n = splits(n, rule)
     order = np.random.default_rng(rule.seed).permutation(n)
     x = encode(enc, read_rows(profile, sample))
     fit, cal = x[order[:fit_n]], x[order[fit_n : fit_n + cal_n]]

@@ -24,6 +24,7 @@ from driftwatch.ingest.filesource import ingest_new_files
 from driftwatch.live.monitor import IngestOutcome, LiveMonitor
 from driftwatch.live.window import WindowSnapshot
 from driftwatch.logs import LogThrottle
+from driftwatch.ood.score import ood_model
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
@@ -192,6 +193,8 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         log.info(
             "reference loaded", extra={"monitor": m.name, "reference_version": profile.version, "rows": profile.rows}
         )
+        for reason, why in (ood_model(profile, m.ood).disabled if m.ood.enabled else {}).items():
+            log.warning("OOD reason %s disabled: %s", reason, why, extra={"monitor": m.name})
 
     def _schedule(self, m: MonitorConfig) -> None:
         state = self.monitors[m.name]
