@@ -120,8 +120,8 @@ class ReferenceProfile:
     file_digests: dict[str, str] = field(default_factory=dict)
     # The cache folder this profile was read from or written to; null distributions are kept beside it.
     cache_dir: str | None = None
-    # Up to ROW_SAMPLE whole reference rows, drawn at random (seeded by the version), one column per feature:
-    # float64 (NaN where missing or unreadable) for numeric features, strings (null where missing) otherwise.
+    # Up to ROW_SAMPLE whole reference rows, drawn at random (seeded by the version), one column per numeric
+    # (float64, NaN where missing or unreadable) and categorical (strings, null where missing) feature.
     row_sample: pa.Table | None = None
 
     def feature(self, name: str) -> FeatureProfile:
@@ -154,6 +154,8 @@ def _row_sample(table: pa.Table, features: list[FeatureProfile], version: str) -
         table = table.take(pa.array(idx))
     columns: dict[str, pa.Array] = {}
     for f in features:
+        if f.kind == Kind.TEXT:  # texts are in the text profile; distances are measured on the other kinds
+            continue
         raw = table.column(f.name)
         if f.kind == Kind.NUMERIC:
             columns[f.name] = pa.array(numeric_aligned(raw)[0], pa.float64())
