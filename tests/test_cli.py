@@ -157,6 +157,21 @@ def test_config_validate(example_config: Path, tmp_path: Path) -> None:
     assert "monitors[0].features.age.method: unknown stat test 'kss' (valid: anderson, chisquare," in proc.stderr
 
 
+def test_config_validate_says_what_ood_runs(example_config: Path, tmp_path: Path) -> None:
+    proc = run("config", "validate", "-c", str(example_config))
+    assert "ood: out_of_range, unseen_category, unexpected_missing, type_error, novel (novel at alpha 0.01)" in (
+        proc.stdout
+    )
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join((EXAMPLES / "reference.csv").read_text().splitlines()[:151]) + "\n")
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(example_config.read_text().replace(str(EXAMPLES / "reference.csv"), str(small)))
+    proc = run("config", "validate", "-c", str(tiny))
+    assert proc.returncode == 0, proc.stderr
+    assert "novel disabled: calibrating novelty at alpha 0.01 needs a reference of at least 200 rows" in proc.stdout
+    assert "this one has 150" in proc.stdout
+
+
 def test_config_validate_opens_each_reference(example_config: Path, tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
     missing.write_text(example_config.read_text().replace("reference.csv", "gone.csv"))
