@@ -213,13 +213,24 @@ def judge(cells: list[Cell], looks: list[LookRun], plan: Plan) -> tuple[list[Tar
     targets: list[Target] = []
     notes = [
         f"Binomial intervals are exact ({CONFIDENCE:.0%}, two-sided) on windows / deff effective trials: the windows "
-        "of one split share its reference, and Kish's design effect (ANOVA intra-reference correlation) says how much "
-        "that widens the spread, most where windows are as large as the reference."
+        "of one split share its reference, and Kish's design effect (from the larger of the flags' and the probit "
+        "p-values' intra-reference correlation) says how much that widens the spread, most where windows are as "
+        "large as the reference."
     ]
     variants = [(a, calibrated(a, "none"), calibrated(a)) for a in plan.alphas] if plan.calibrated else []
     if not plan.calibrated:
         variants = [(0.05, THRESHOLD, THRESHOLD)]
         notes.append("The calibrated decision is not in this driftwatch: the targets judge the threshold decision.")
+    if plan.calibrated:
+        tested = sum(len(c.tallies[none.key].flagged) for c in cells for _, none, _ in variants)
+        outside = sum(
+            not ok for c in cells for a, none, _ in variants for ok in _feature_band_ok(c.tallies[none.key], a).values()
+        )
+        notes.append(
+            f"{outside} of {tested} feature x cell x alpha rates lie outside their band; with every p-value exactly "
+            f"calibrated about {tested * (1 - CONFIDENCE):.1f} would, by chance alone (each interval is "
+            f"{CONFIDENCE:.0%})."
+        )
     for ds in dict.fromkeys(c.dataset for c in cells):
         mine = [c for c in cells if c.dataset == ds]
         for a, none, bh in variants:

@@ -268,6 +268,27 @@ def design_effect(per_cluster: list[int], size: int) -> float:
     return 1.0 + (size - 1) * min(max(icc, 0.0), 1.0)
 
 
+def value_design_effect(per_cluster: list[list[float]]) -> float:
+    """Kish's design effect from the intra-cluster correlation of a continuous value (one-way ANOVA, clipped to [0, 1]).
+
+    Used on each window's calibrated p-value (probit scale): it measures how much windows of one reference move
+    together even when none of them was flagged, where the flags alone cannot.
+    """
+    groups = [np.asarray(g, dtype=np.float64) for g in per_cluster if len(g)]
+    if len(groups) < 2:
+        return 1.0
+    size = min(g.size for g in groups)
+    if size < 2:
+        return 1.0
+    groups = [g[:size] for g in groups]
+    means = np.array([g.mean() for g in groups])
+    between = size * float(np.sum((means - means.mean()) ** 2)) / (len(groups) - 1)
+    within = float(sum(np.sum((g - m) ** 2) for g, m in zip(groups, means, strict=True))) / (len(groups) * (size - 1))
+    total = between + (size - 1) * within
+    icc = (between - within) / total if total > 0 else 0.0
+    return 1.0 + (size - 1) * min(max(icc, 0.0), 1.0)
+
+
 def binomial_interval(k: int, n: int, confidence: float = 0.99, deff: float = 1.0) -> tuple[float, float]:
     """Exact (Clopper-Pearson) two-sided interval for a rate of `k` in `n`, on n / deff effective trials."""
     from scipy.stats import beta

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -20,8 +21,10 @@ from calibration_data import (
     shift_category,
     shift_numeric,
     split,
+    value_design_effect,
 )
 from harness import BenchError, progress
+from scipy.stats import norm
 
 from driftwatch.checks.engine import run_check
 from driftwatch.checks.results import CheckResult
@@ -95,6 +98,8 @@ class Tally:
     per_split: dict[str, dict[int, int]] = field(default_factory=dict)
     any_per_split: dict[int, int] = field(default_factory=dict)
     split_windows: dict[int, int] = field(default_factory=dict)
+    # Per feature and split, each window's calibrated p-value on the probit scale (windows move together by reference).
+    probits: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def add(self, result: CheckResult, seconds: float, split_no: int = 0) -> None:
@@ -109,6 +114,9 @@ class Tally:
             self.flagged[f.name] = self.flagged.get(f.name, 0) + f.drifted
             counts = self.per_split.setdefault(f.name, {})
             counts[split_no] = counts.get(split_no, 0) + f.drifted
+            if f.decision == "calibrated" and f.p_value is not None and math.isfinite(f.p_value):
+                z = float(norm.isf(min(max(f.p_value, 1e-300), 1.0 - 1e-12)))
+                self.probits.setdefault(f.name, {}).setdefault(split_no, []).append(z)
             if f.status != Status.OK:
                 self.unjudged[f.name] = self.unjudged.get(f.name, 0) + 1
             methods = self.methods.setdefault(f.name, [])
@@ -123,10 +131,17 @@ class Tally:
         return sum(k > 0 for k in self.per_split.get(name, {}).values())
 
     def deff(self, name: str | None = None) -> float:
-        """The design effect of a feature's rate (None: of any feature flagged) over this tally's splits."""
+        """The design effect of a feature's rate (None: of any feature flagged) over this tally's splits.
+
+        The larger of the flags' own and the p-values' intra-reference correlation: the latent correlation bounds
+        the flags' from above, and is measurable where no window was flagged.
+        """
         counts = self.any_per_split if name is None else self.per_split.get(name, {})
         size = min(self.split_windows.values(), default=1)
-        return design_effect([counts.get(s, 0) for s in self.split_windows], size)
+        flags = design_effect([counts.get(s, 0) for s in self.split_windows], size)
+        if name is None or name not in self.probits:
+            return flags
+        return max(flags, value_design_effect(list(self.probits[name].values())))
 
 
 @dataclass

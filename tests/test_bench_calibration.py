@@ -21,6 +21,7 @@ from calibration_data import (
     load_datasets,
     look_shares,
     shift_category,
+    value_design_effect,
     within_band,
 )
 from calibration_runs import THRESHOLD, Plan, Tally, calibrated_available, monitor_config, run_dataset
@@ -107,6 +108,15 @@ def test_the_design_effect_widens_intervals_when_windows_of_a_reference_flag_tog
     lo, hi = binomial_interval(20, 200, deff=10.0)
     lo1, hi1 = binomial_interval(2, 20)
     assert (lo, hi) == pytest.approx((lo1, hi1))
+
+
+def test_the_value_design_effect_sees_correlated_windows_that_were_never_flagged() -> None:
+    rng = np.random.default_rng(6)
+    shared = [list(m + rng.normal(0, 0.1, 4)) for m in rng.normal(0, 1, 60)]  # windows follow their reference
+    assert value_design_effect(shared) > 3.5
+    alone = [list(rng.normal(0, 1, 4)) for _ in range(60)]
+    assert value_design_effect(alone) < 1.5
+    assert value_design_effect([[0.1], [0.2]]) == 1.0
 
 
 def test_look_shares_follow_the_spending_rule() -> None:
