@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pyarrow.compute as pc
 from sklearn.neighbors import NearestNeighbors
 
 from driftwatch.config.ood import NovelReason
+from driftwatch.ood.memo import Recent
 from driftwatch.ood.rows import RowFrame, read_rows
 from driftwatch.reference.profile import ReferenceProfile
 
@@ -173,31 +173,23 @@ def fit_detector(profile: ReferenceProfile, rule: NovelReason, alpha: float) -> 
     return Detector(enc, fit, np.sort(scores), rule.neighbours)
 
 
-_CACHE: OrderedDict[tuple, Detector | str] = OrderedDict()
-_LOCK = threading.Lock()
-_MAX_CACHED = 16
+_DETECTORS: Recent[Detector | str] = Recent(16)
 
 
 def detector_for(profile: ReferenceProfile, rule: NovelReason, alpha: float) -> Detector | str:
     """The detector of a reference version and settings: in memory, else on disk beside the profile, else fitted."""
     settings = json.dumps({"rule": rule.model_dump(), "alpha": alpha}, sort_keys=True)
-    key = (profile.monitor, profile.version, profile.cache_dir, settings)
-    with _LOCK:
-        found = _CACHE.get(key)
-        if found is not None:
-            _CACHE.move_to_end(key)
-            return found
-    path = _path(profile, settings)
-    found = _load(path, profile) if path is not None else None
-    if found is None:
-        found = fit_detector(profile, rule, alpha)
-        if isinstance(found, Detector) and path is not None:
-            _store(path, found)
-    with _LOCK:
-        _CACHE[key] = found
-        while len(_CACHE) > _MAX_CACHED:
-            _CACHE.popitem(last=False)
-    return found
+
+    def build() -> Detector | str:
+        path = _path(profile, settings)
+        found = _load(path, profile) if path is not None else None
+        if found is None:
+            found = fit_detector(profile, rule, alpha)
+            if isinstance(found, Detector) and path is not None:
+                _store(path, found)
+        return found
+
+    return _DETECTORS.get((profile.monitor, profile.version, profile.cache_dir, settings), build)
 
 
 def _path(profile: ReferenceProfile, settings: str) -> Path | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import OrderedDict
 
 import numpy as np
 import pyarrow as pa
 
 from driftwatch.config.ood import OodSettings
+from driftwatch.ood.memo import Recent
 from driftwatch.ood.reasons import ORDER, REASONS, Flags, Reason
 from driftwatch.ood.redact import redact, rule_for
 from driftwatch.ood.results import Exemplar, OodResult
@@ -109,25 +108,13 @@ class OodModel:
         return out
 
 
-_MODELS: OrderedDict[tuple, OodModel] = OrderedDict()
-_LOCK = threading.Lock()
-_MAX_MODELS = 16
+_MODELS: Recent[OodModel] = Recent(16)
 
 
 def ood_model(profile: ReferenceProfile, settings: OodSettings) -> OodModel:
     """The fitted reasons of a reference version and settings (the last 16 stay in memory)."""
     key = (profile.monitor, profile.version, profile.cache_dir, json.dumps(settings.model_dump(), sort_keys=True))
-    with _LOCK:
-        model = _MODELS.get(key)
-        if model is not None:
-            _MODELS.move_to_end(key)
-            return model
-    model = OodModel(profile, settings)
-    with _LOCK:
-        _MODELS[key] = model
-        while len(_MODELS) > _MAX_MODELS:
-            _MODELS.popitem(last=False)
-    return model
+    return _MODELS.get(key, lambda: OodModel(profile, settings))
 
 
 def score_ood(profile: ReferenceProfile, table: pa.Table, settings: OodSettings) -> OodResult | None:

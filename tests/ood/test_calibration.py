@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -13,17 +14,7 @@ from driftwatch.demo.simulate import simulate
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import build_profile, load_profile
 
-TRIAGE = {
-    "patient_age": "numeric",
-    "heart_rate": "numeric",
-    "temperature_c": "numeric",
-    "systolic_bp": "numeric",
-    "pain_score": "numeric",
-    "arrival_mode": "categorical",
-    "channel": "categorical",
-    "insurance": "categorical",
-    "predicted_urgency": "categorical",
-}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _randhie() -> tuple[pa.Table, dict[str, str]]:
@@ -37,7 +28,9 @@ def _randhie() -> tuple[pa.Table, dict[str, str]]:
 
 def _triage() -> tuple[pa.Table, dict[str, str]]:
     """The example generator's clean mode (drift 0), free text left out."""
-    return simulate(np.random.default_rng(11), 30_000, 0.0).drop_columns(["symptoms"]), dict(TRIAGE)
+    features = load_config(ROOT / "config.example.yaml").monitor("triage").features
+    kinds = {name: spec.kind.value for name, spec in features.items() if spec.kind != "text"}
+    return simulate(np.random.default_rng(11), 30_000, 0.0).drop_columns(["symptoms"]), kinds
 
 
 @pytest.mark.parametrize("data", [_randhie, _triage], ids=["randhie", "triage-clean"])
