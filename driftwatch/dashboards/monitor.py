@@ -85,11 +85,11 @@ def _status_stats() -> list[c.PanelBuilder]:
         ),
         c.stat(
             "OOD rate",
-            "Share of the latest check's rows out of distribution (orange from 10%, the alert's threshold).",
+            "Share of the window's rows scored out of distribution (orange from 10%, the alert's threshold).",
             [Query(f"max(driftwatch_ood_ratio{{{MONITOR}}})")],
             unit=fields.PERCENT,
             steps=((None, "green"), (0.1, "orange")),
-            no_value="OOD off",
+            no_value="not configured",
             width=3,
             links=links,
         ),
@@ -284,34 +284,6 @@ def _quality_panels() -> list[c.PanelBuilder]:
     ]
 
 
-def _ood_panels() -> list[c.PanelBuilder]:
-    """The latest checks' out-of-distribution rows: by reason, and by the feature the reasons name."""
-    links = c.series_links(c.MONITOR_VARIABLE, point=True)
-    return [
-        c.timeseries(
-            "OOD rows by reason",
-            "Share of each check's rows flagged by each reason (a row can have several): out_of_range, "
-            "unseen_category, unexpected_missing, type_error, and novel (conformal p-value at most ood.alpha, "
-            "about 1% on rows like the reference's). The dashed line is the rate over all reasons.",
-            [
-                Query(f"max by (reason) (driftwatch_ood_reason_ratio{{{MONITOR}}})", "{{reason}}"),
-                Query(f"max(driftwatch_ood_ratio{{{MONITOR}}})", "any reason"),
-            ],
-            unit=fields.PERCENT,
-            links=links,
-            legend_table=True,
-        ).override_by_query("B", [fields.dashed_line()]),
-        c.timeseries(
-            "OOD rows by feature",
-            "Share of each check's rows that are out of distribution with this feature named by a reason.",
-            [Query(f"max by (feature) (driftwatch_feature_ood_ratio{{{MONITOR_FEATURE}}})", "{{feature}}")],
-            unit=fields.PERCENT,
-            links=links,
-            legend_table=True,
-        ),
-    ]
-
-
 def _window_and_check_panels() -> list[c.PanelBuilder]:
     buckets = f"sum by (le) (rate(driftwatch_check_duration_seconds_bucket{{{MONITOR}}}{RATE}))"
     links = c.series_links(c.MONITOR_VARIABLE, point=True)
@@ -396,7 +368,6 @@ def build() -> dashboard_b.Dashboard:
         ("Latest check", _status_stats()),
         ("Features", _feature_panels()),
         ("Data quality", _quality_panels()),
-        ("Out-of-distribution rows", _ood_panels()),
         ("Window and checks", _window_and_check_panels()),
     ]
     for title, panels in sections:

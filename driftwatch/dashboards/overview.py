@@ -91,7 +91,7 @@ def _monitor_table() -> c.PanelBuilder:
         c.table(
             "Monitors",
             "One row per monitor: the latest check's verdict, ingestion and alerts. OOD rate is empty for monitors "
-            "with `ood.enabled: false`. " + c.CHECK_DETAIL_HELP,
+            "without OOD scoring. " + c.CHECK_DETAIL_HELP,
             queries,
             transformations=[
                 fields.merge(),
@@ -177,7 +177,7 @@ def _monitor_panels() -> list[c.PanelBuilder]:
         ),
         c.timeseries(
             "OOD rate",
-            "Share of the latest check's rows out of distribution (any reason; absent with `ood.enabled: false`).",
+            "Share of the window's rows scored out of distribution (monitors with OOD scoring only).",
             [Query(OOD_RATE, "{{monitor}}")],
             unit=fields.PERCENT,
             max_value=1,

@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from driftwatch import __version__
-from driftwatch.checks.results import CheckResult, FeatureQuality, severity
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult, severity
 from driftwatch.config import LIMIT_NAMES
 from driftwatch.reference.watch import PROBLEMS
 from driftwatch.serve.daemon import Daemon, MonitorState
@@ -94,7 +94,6 @@ class DaemonCollector(Collector):
         yield dropped
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
-        yield from _ood_families(states)
         yield from _reference_families(d)
 
 
@@ -223,35 +222,6 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     yield from (restoring, restored, restore_seconds, checkpoint_at, checkpoint_errors)
 
 
-def _ood_families(states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
-    """The exported check's out-of-distribution rows: overall, by reason, and which reasons can run."""
-    ratio = _gauge("driftwatch_ood_ratio", "Share of the exported check's rows out of distribution (any reason).")
-    rows = _gauge("driftwatch_ood_rows", "Rows the exported check scored for OOD (its sample).")
-    by_reason = _gauge(
-        "driftwatch_ood_reason_ratio",
-        "Share of the exported check's rows flagged by each reason.",
-        ["monitor", "reason"],
-    )
-    enabled = _gauge(
-        "driftwatch_ood_reason_enabled",
-        "1 for each configured OOD reason that runs, 0 for one this reference cannot support (see the check).",
-        ["monitor", "reason"],
-    )
-    for name, state in states:
-        run = state.last
-        ood = run.result.ood if run is not None else None
-        if ood is None or ood.rows == 0:
-            continue
-        ratio.add_metric([name], ood.rate)
-        rows.add_metric([name], ood.rows)
-        for reason in ood.reasons:
-            by_reason.add_metric([name, reason], ood.reason_rate(reason))
-            enabled.add_metric([name, reason], 1.0)
-        for reason in ood.disabled:
-            enabled.add_metric([name, reason], 0.0)
-    yield from (ratio, rows, by_reason, enabled)
-
-
 def _reference_families(d: Daemon) -> Iterator[Metric]:
     """The reference on disk against the loaded one (watched path references), and reloads by outcome."""
     stale = _gauge("driftwatch_reference_stale", "1 while the reference on disk differs from the loaded one.")
@@ -292,7 +262,6 @@ FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
     ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
     ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
-    ("driftwatch_feature_ood_ratio", "Share of the check's rows out of distribution with this feature named."),
 )
 # Statuses that carry a verdict without a test: drifted is exported for them, with method="none".
 _VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES, Status.MOSTLY_MISSING})
@@ -319,7 +288,7 @@ class FeatureLines:
             cached = self._cache.get(name)
             # Keyed by the result itself: a check waiting to be stored has no id yet.
             if cached is None or cached[0] is not run.result:
-                chunks, dropped = _render_monitor(name, run.result, self.limits.get(name, 100))
+                chunks, dropped = _render_monitor(name, run.result.features, self.limits.get(name, 100))
                 cached = self._cache[name] = (run.result, chunks, dropped)
             for i, chunk in enumerate(cached[1]):
                 per_family[i].append(chunk)
@@ -338,19 +307,16 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _render_monitor(monitor: str, result: CheckResult, limit: int) -> tuple[list[str], int]:
+def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> tuple[list[str], int]:
     """One chunk of lines per feature family for one monitor's check; most severe features first."""
     lines: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
-    status, score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors, ood_share = lines
-    ranked = sorted(result.features, key=lambda f: (not f.drifted, -severity(f), f.name))
-    ood = result.ood if result.ood is not None and result.ood.rows > 0 else None
+    status, score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
+    ranked = sorted(features, key=lambda f: (not f.drifted, -severity(f), f.name))
     m = _escape(monitor)
     for f in ranked[:limit]:
         q = f.quality
         key = f'monitor="{m}",feature="{_escape(f.name)}"'
         status.append(f'{{{key},status="{f.status.value}"}} 1.0')
-        if ood is not None:
-            ood_share.append(f"{{{key}}} {floatToGoString(ood.feature_rate(f.name))}")
         # A ratio is exported only over a non-empty population: no 0 of 0.
         if q.rows > 0:
             missing.append(f"{{{key}}} {floatToGoString(q.missing_rate)}")

@@ -38,9 +38,7 @@ FIRING_LABELS = (
     '{alertname="DriftwatchDatasetDrift", alertstate="firing", instance="driftwatch:8321", job="driftwatch",'
     ' monitor="triage", severity="critical"}'
 )
-# The drifted rows are also out of distribution, so the OOD alert may be pending (tests/daemon/test_prometheus_e2e.py
-# holds it quiet on clean rows).
-ALLOWED = "DriftwatchDatasetDrift|DriftwatchFeatureDrift|DriftwatchOODRateHigh"
+ALLOWED = "DriftwatchDatasetDrift|DriftwatchFeatureDrift"
 
 
 class Clock:

@@ -12,7 +12,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch import demo
-from driftwatch.checks.engine import CheckResult, run_check
+from driftwatch.checks.engine import run_check
 from driftwatch.config import parse_config
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.daemon import CheckRun, Daemon
@@ -68,15 +68,15 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         documented = {re.sub(r"_(total|info)$", "", n) for n in documented}
         assert families - documented == set()
         assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_gc_collections", "python"} <= families
-        # Documented but not exported here: the HTTP series, which the daemon's middleware adds
-        # (tests/daemon/test_http.py checks them), and the admission budget's gauge, which create_app adds
-        # (tests/daemon/test_memory_bound.py reads it).
+        # Documented but not exported here: the OOD ratio (wired when OOD scoring is configured), the HTTP series,
+        # which the daemon's middleware adds (tests/daemon/test_http.py checks them), and the admission budget's
+        # gauge, which create_app adds (tests/daemon/test_memory_bound.py reads it).
         http = {
             "driftwatch_http_requests",
             "driftwatch_http_request_duration_seconds",
             "driftwatch_ingest_inflight_bytes",
         }
-        assert documented - families == http
+        assert documented - families == {"driftwatch_ood_ratio"} | http
         om = _scrape(daemon, registry, "application/openmetrics-text; version=1.0.0")
         assert om.endswith("# EOF\n") and om.count("# EOF") == 1
         om_samples = {s.name for f in openmetrics_families(om) for s in f.samples}
@@ -195,56 +195,7 @@ def test_a_feature_that_stops_being_computed_loses_its_score(tmp_path: Path) -> 
             "driftwatch_feature_p_value",
             "driftwatch_feature_missing_ratio",
             "driftwatch_feature_type_error_ratio",
-            # its absence is unexpected_missing in every row
-            "driftwatch_feature_ood_ratio",
         }
-        assert [x.value for x in age["driftwatch_feature_ood_ratio"]] == [1.0]
-    finally:
-        daemon.stop()
-
-
-def test_the_exported_check_gives_the_ood_series(tmp_path: Path) -> None:
-    daemon = _daemon(tmp_path)
-    try:
-        registry = create_registry(daemon)
-        daemon.ingest("triage", demo.production_batch(400, 0.9, seed=4))
-        daemon.check_now("triage")
-        ood = daemon.monitors["triage"].last.result.ood
-        s = _samples(daemon, registry)
-        (ratio,) = s["driftwatch_ood_ratio"]
-        assert ratio.labels == {"monitor": "triage"} and ratio.value == ood.rate > 0.3
-        (rows,) = s["driftwatch_ood_rows"]
-        assert rows.value == 400
-        reasons = {x.labels["reason"]: x.value for x in s["driftwatch_ood_reason_ratio"]}
-        assert set(reasons) == {"out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel"}
-        assert reasons["unseen_category"] == ood.reason_rate("unseen_category") > 0
-        assert {x.value for x in s["driftwatch_ood_reason_enabled"]} == {1.0}
-        shares = {x.labels["feature"]: x.value for x in s["driftwatch_feature_ood_ratio"]}
-        assert set(shares) == {f.name for f in daemon.monitors["triage"].last.result.features}
-        assert shares["channel"] == ood.feature_rate("channel") > 0
-    finally:
-        daemon.stop()
-
-
-def test_no_ood_series_while_ood_is_off_and_a_disabled_reason_says_so(tmp_path: Path) -> None:
-    daemon = _daemon(tmp_path / "off", extra="    ood: {enabled: false}\n")
-    try:
-        registry = create_registry(daemon)
-        daemon.ingest("triage", demo.production_batch(300, 0.9, seed=5))
-        daemon.check_now("triage")
-        s = _samples(daemon, registry)
-        assert "driftwatch_dataset_drift" in s
-        assert not [n for n in s if "ood" in n]
-    finally:
-        daemon.stop()
-    # novelty at alpha 1e-4 needs 9,999 held-out rows; the 5,000-row reference has not
-    daemon = _daemon(tmp_path / "small", extra="    ood: {alpha: 0.0001}\n")
-    try:
-        registry = create_registry(daemon)
-        daemon.ingest("triage", demo.production_batch(300, 0.9, seed=5))
-        daemon.check_now("triage")
-        enabled = {x.labels["reason"]: x.value for x in _samples(daemon, registry)["driftwatch_ood_reason_enabled"]}
-        assert enabled["novel"] == 0.0 and enabled["out_of_range"] == 1.0
     finally:
         daemon.stop()
 
@@ -263,8 +214,8 @@ def test_scrape_reads_state_only(tmp_path: Path) -> None:
         daemon.stop()
 
 
-def _series(result: CheckResult, limit: int = 100) -> dict[str, list[str]]:
-    chunks, _ = _render_monitor("m", result, limit)
+def _series(features: list, limit: int = 100) -> dict[str, list[str]]:
+    chunks, _ = _render_monitor("m", features, limit)
     return {family: chunk.splitlines() for (family, _), chunk in zip(FEATURE_FAMILIES, chunks, strict=True)}
 
 
@@ -279,7 +230,7 @@ def test_what_each_status_exports(tmp_path: Path) -> None:
     result = run_check(profile, batch, cfg.monitors[0].drift)
     by_name = {f.name: f for f in result.features}
     assert by_name["patient_age"].status == Status.MISSING_COLUMN
-    lines = _series(result)
+    lines = _series(result.features)
     assert (
         'driftwatch_feature_status{monitor="m",feature="patient_age",status="missing_column"} 1.0'
         in lines["driftwatch_feature_status"]
@@ -302,7 +253,7 @@ def test_what_each_status_exports(tmp_path: Path) -> None:
     assert len(ran) == 1 and re.fullmatch(r'.*feature="heart_rate",method="wasserstein"\} [01]\.0', ran[0])
     # An empty window: every feature still has its status series, and no ratio over zero rows.
     empty = run_check(profile, batch.slice(0, 0), cfg.monitors[0].drift)
-    lines = _series(empty)
+    lines = _series(empty.features)
     assert len(lines["driftwatch_feature_status"]) == 6
     statuses = {x.split('status="')[1].split('"')[0] for x in lines["driftwatch_feature_status"]}
     assert statuses == {"missing_column", "insufficient_data"}
@@ -312,7 +263,7 @@ def test_what_each_status_exports(tmp_path: Path) -> None:
 
 def test_what_a_calibrated_check_exports() -> None:
     """Built by hand: a p-value for every test that has one, distances included, and for a mostly-missing feature."""
-    lines = _series(calibrated_check("m"))
+    lines = _series(calibrated_check("m").features)
     assert lines["driftwatch_feature_p_value"] == [
         'driftwatch_feature_p_value{monitor="m",feature="m",method="none"} 1e-08',
         'driftwatch_feature_p_value{monitor="m",feature="a",method="wasserstein"} 0.0016',
@@ -348,7 +299,7 @@ def test_what_a_calibrated_check_exports() -> None:
 
 
 def test_what_a_threshold_check_exports() -> None:
-    lines = _series(threshold_check("m"))
+    lines = _series(threshold_check("m").features)
     assert lines["driftwatch_feature_p_value"] == [
         'driftwatch_feature_p_value{monitor="m",feature="k",method="ks"} 0.01'
     ]
