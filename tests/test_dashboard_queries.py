@@ -1,4 +1,5 @@
-"""The monitor dashboard's decision queries under promtool: severity, the p-value's line and distances, both rules."""
+"""The monitor dashboard's queries under promtool: severity, the p-value's line and distances under both rules, and
+the OOD breakdowns."""
 
 from __future__ import annotations
 
@@ -28,19 +29,43 @@ SERIES = {
     'driftwatch_feature_drift_threshold{monitor="thr", feature="k", method="ks"}': 0.0625,
     'driftwatch_feature_drift_score{monitor="thr", feature="a", method="wasserstein"}': 0.375,
     'driftwatch_feature_drift_threshold{monitor="thr", feature="a", method="wasserstein"}': 0.125,
+    'driftwatch_ood_ratio{monitor="cal"}': 0.5,
+    'driftwatch_ood_reason_ratio{monitor="cal", reason="novel"}': 0.125,
+    'driftwatch_ood_reason_ratio{monitor="cal", reason="unexpected_missing"}': 0.375,
+    'driftwatch_ood_reason_ratio{monitor="thr", reason="novel"}': 0.25,
+    'driftwatch_ood_reason_enabled{monitor="cal", reason="novel"}': 1.0,
+    'driftwatch_ood_reason_enabled{monitor="thr", reason="novel"}': 0.0,
+    'driftwatch_feature_ood_ratio{monitor="cal", feature="a"}': 0.375,
+    'driftwatch_feature_ood_ratio{monitor="cal", feature="b"}': 0.0,
+    'driftwatch_feature_ood_ratio{monitor="thr", feature="a"}': 0.25,
 }
 
 
-def _expr(expr: str, monitor: str) -> str:
-    return substitute(expr, {"monitor": monitor, "feature": ".*"})
+def _expr(expr: str, monitor: str, feature: str = ".*") -> str:
+    return substitute(expr, {"monitor": monitor, "feature": feature})
 
 
-def _case(expr: str, monitor: str, samples: dict[str, float]) -> dict[str, Any]:
+def _case(expr: str, monitor: str, samples: dict[str, float], feature: str = ".*") -> dict[str, Any]:
     return {
-        "expr": _expr(expr, monitor),
+        "expr": _expr(expr, monitor, feature),
         "eval_time": "1m",
         "exp_samples": [{"labels": labels, "value": value} for labels, value in samples.items()],
     }
+
+
+def _ood_cases() -> list[dict[str, Any]]:
+    panels = {p.title: p.targets for p in (b.build() for b in dashboard._ood_panels())}
+    by_reason, rate = (t.expr for t in panels["OOD rate by reason"])
+    (by_feature,) = (t.expr for t in panels["OOD share by feature"])
+    (enabled,) = (t.expr for t in panels["OOD reasons"])
+    return [
+        _case(by_reason, "cal", {'{reason="novel"}': 0.125, '{reason="unexpected_missing"}': 0.375}),
+        _case(rate, "cal", {"{}": 0.5}),
+        _case(rate, "thr", {}),
+        _case(by_feature, "cal", {'{feature="a"}': 0.375, '{feature="b"}': 0.0}),
+        _case(by_feature, "cal", {'{feature="b"}': 0.0}, feature="b"),
+        _case(enabled, "thr", {'{reason="novel"}': 0.0}),
+    ]
 
 
 def test_decision_queries_under_both_rules(tmp_path: Path) -> None:
@@ -66,6 +91,8 @@ def test_decision_queries_under_both_rules(tmp_path: Path) -> None:
         _case(dashboard.P_VALUE_LINE, "thr", {'{feature="k", method="ks"}': 0.0625}),
         _case(level, "thr", {}),
         _case(distances, "thr", {'{feature="a", method="wasserstein"}': 0.375}),
+        # OOD: one monitor's rate by reason, its features (the feature variable applies), which reasons ran.
+        *_ood_cases(),
     ]
     series = [{"series": f"{name[:-1]}, {TARGET}}}", "values": f"{value}x2"} for name, value in SERIES.items()]
     (tmp_path / "none.rules.yml").write_text("groups: []\n")

@@ -174,6 +174,22 @@ def test_monitor_panels_link_to_the_daemons_checks() -> None:
             assert "/v1/checks/{id}" in panel["description"]
 
 
+def test_ood_panels_query_the_exported_series() -> None:
+    monitor = {p["title"]: [t["expr"] for t in p["targets"]] for p in _panels(_load("driftwatch-monitor"))}
+    assert monitor["OOD rate"] == ['max(driftwatch_ood_ratio{monitor="$monitor"})']
+    assert monitor["OOD rate by reason"] == [
+        'max by (reason) (driftwatch_ood_reason_ratio{monitor="$monitor"})',
+        'max(driftwatch_ood_ratio{monitor="$monitor"})',
+    ]
+    assert monitor["OOD share by feature"] == [
+        'max by (feature) (driftwatch_feature_ood_ratio{monitor="$monitor", feature=~"$feature"})'
+    ]
+    assert monitor["OOD reasons"] == ['max by (reason) (driftwatch_ood_reason_enabled{monitor="$monitor"})']
+    overview = {p["title"]: [t["expr"] for t in p["targets"]] for p in _panels(_load("driftwatch-overview"))}
+    assert overview["OOD rate"] == ["max by (monitor) (driftwatch_ood_ratio)"]
+    assert "max by (monitor) (driftwatch_ood_ratio)" in overview["Monitors"]
+
+
 def test_overview_links_carry_the_clicked_monitor() -> None:
     panels = {p["title"]: p for p in _panels(_load("driftwatch-overview"))}
     table_urls = [link["url"] for link in panels["Monitors"]["fieldConfig"]["defaults"]["links"]]

@@ -39,6 +39,7 @@ def value_texts(*entries: tuple[str, str, str]) -> list[dashboard_m.ValueMapping
 DRIFT_STATES = value_texts(("0", "no drift", "green"), ("1", "DRIFT", "red"))
 FEATURE_STATES = value_texts(("0", "ok", "green"), ("1", "drifted", "red"))
 READY_STATES = value_texts(("0", "not ready", "red"), ("1", "ready", "green"))
+REASON_STATES = value_texts(("0", "off", "orange"), ("1", "on", "green"))
 
 # Units: Grafana ids where one fits, else a custom suffix.
 PERCENT = "percentunit"

@@ -37,6 +37,12 @@ P_VALUE_LINE = f"{LEVEL} or (max by (feature, method) ({THRESHOLD} and {P_VALUE}
 DISTANCES = "|".join(sorted(name for name, spec in STAT_TESTS.items() if spec.score_kind == "distance"))
 DISTANCE = f'driftwatch_feature_drift_score{{{MONITOR_FEATURE}, method=~"{DISTANCES}"}}'
 DISTANCE_THRESHOLD = f'driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}, method=~"{DISTANCES}"}}'
+OOD_RATE = f"max(driftwatch_ood_ratio{{{MONITOR}}})"
+# What the alert and the runbook point at for the rows behind an OOD rate.
+EXEMPLARS_HELP = (
+    "The rows behind it, redacted: `driftwatch exemplars CHECK_ID` or `<daemon_url>/v1/checks/{id}/exemplars`, "
+    "with the id of the check behind a point (its link)."
+)
 FIRING = f'count(ALERTS{{alertname=~"Driftwatch.*", alertstate="firing", {MONITOR}}}) or vector(0)'
 QUALITY = {
     "Missing values": ("driftwatch_feature_missing_ratio", "Share of the window's rows where the feature is null."),
@@ -85,11 +91,12 @@ def _status_stats() -> list[c.PanelBuilder]:
         ),
         c.stat(
             "OOD rate",
-            "Share of the window's rows scored out of distribution (orange from 10%, the alert's threshold).",
-            [Query(f"max(driftwatch_ood_ratio{{{MONITOR}}})")],
+            "Share of the latest verdict's scored rows (its sample) out of distribution, for any reason (orange "
+            "from 10%, DriftwatchOODRateHigh's threshold). Empty with `ood.enabled: false` or before a verdict.",
+            [Query(OOD_RATE)],
             unit=fields.PERCENT,
             steps=((None, "green"), (0.1, "orange")),
-            no_value="not configured",
+            no_value="no OOD rate",
             width=3,
             links=links,
         ),
@@ -284,6 +291,51 @@ def _quality_panels() -> list[c.PanelBuilder]:
     ]
 
 
+def _ood_panels() -> list[c.PanelBuilder]:
+    at_point = c.series_links(c.MONITOR_VARIABLE, point=True)
+    return [
+        c.timeseries(
+            "OOD rate by reason",
+            "Share of the latest verdict's scored rows each reason flagged: `out_of_range` (a number outside the "
+            "reference's range, widened), `unseen_category`, `unexpected_missing` (a value missing where the "
+            "reference has none), `type_error`, `novel` (far from every reference row: conformal p-value at most "
+            "`ood.alpha`, about `ood.alpha` of rows like the reference's). A row can have several reasons; the "
+            "dashed line is the rate for any reason. " + EXEMPLARS_HELP,
+            [
+                Query(f"max by (reason) (driftwatch_ood_reason_ratio{{{MONITOR}}})", "{{reason}}"),
+                Query(OOD_RATE, "any reason"),
+            ],
+            unit=fields.PERCENT,
+            max_value=1,
+            width=9,
+            links=at_point,
+            legend_table=True,
+        ).override_by_query("B", [fields.dashed_line()]),
+        c.timeseries(
+            "OOD share by feature",
+            "Share of the latest verdict's scored rows that a reason flagged on each feature (a row flagged on two "
+            "features counts for both): the features to look at first. " + EXEMPLARS_HELP,
+            [Query(f"max by (feature) (driftwatch_feature_ood_ratio{{{MONITOR_FEATURE}}})", "{{feature}}")],
+            unit=fields.PERCENT,
+            max_value=1,
+            width=9,
+            links=at_point,
+            legend_table=True,
+        ),
+        c.stat(
+            "OOD reasons",
+            "Which reasons ran in the latest verdict: `off` when switched off in `ood.reasons` or unavailable on "
+            "this reference (`novel` on a reference too small to calibrate at `ood.alpha`; why: `ood.disabled` of "
+            "the check).",
+            [Query(f"max by (reason) (driftwatch_ood_reason_enabled{{{MONITOR}}})", "{{reason}}")],
+            mappings=fields.REASON_STATES,
+            width=6,
+            height=8,
+            links=c.series_links(c.MONITOR_VARIABLE, point=False),
+        ).text_mode(common_m.BigValueTextMode.VALUE_AND_NAME),
+    ]
+
+
 def _window_and_check_panels() -> list[c.PanelBuilder]:
     buckets = f"sum by (le) (rate(driftwatch_check_duration_seconds_bucket{{{MONITOR}}}{RATE}))"
     links = c.series_links(c.MONITOR_VARIABLE, point=True)
@@ -356,8 +408,8 @@ def build() -> dashboard_b.Dashboard:
         c.new_dashboard(
             UID,
             TITLE,
-            "One driftwatch monitor: the latest check, per-feature drift and data quality, the window and the "
-            "checks. Links open the daemon's stored checks for the time range or the clicked point.",
+            "One driftwatch monitor: the latest check, per-feature drift, out-of-distribution rows and data quality, "
+            "the window and the checks. Links open the daemon's stored checks for the time range or the clicked point.",
         )
         .with_variable(c.datasource_variable())
         .with_variable(c.daemon_url_variable())
@@ -367,6 +419,7 @@ def build() -> dashboard_b.Dashboard:
     sections = [
         ("Latest check", _status_stats()),
         ("Features", _feature_panels()),
+        ("Out of distribution", _ood_panels()),
         ("Data quality", _quality_panels()),
         ("Window and checks", _window_and_check_panels()),
     ]

@@ -90,8 +90,8 @@ def _monitor_table() -> c.PanelBuilder:
     return (
         c.table(
             "Monitors",
-            "One row per monitor: the latest check's verdict, ingestion and alerts. OOD rate is empty for monitors "
-            "without OOD scoring. " + c.CHECK_DETAIL_HELP,
+            "One row per monitor: the latest check's verdict, ingestion and alerts. OOD rate is the latest "
+            "verdict's share of rows out of distribution, empty with `ood.enabled: false`. " + c.CHECK_DETAIL_HELP,
             queries,
             transformations=[
                 fields.merge(),
@@ -177,7 +177,8 @@ def _monitor_panels() -> list[c.PanelBuilder]:
         ),
         c.timeseries(
             "OOD rate",
-            "Share of the window's rows scored out of distribution (monitors with OOD scoring only).",
+            "Share of the latest verdict's scored rows (its sample) out of distribution, for any reason; "
+            "DriftwatchOODRateHigh fires above 10%. The monitor dashboard breaks it down by reason and feature.",
             [Query(OOD_RATE, "{{monitor}}")],
             unit=fields.PERCENT,
             max_value=1,

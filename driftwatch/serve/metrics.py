@@ -22,10 +22,13 @@ from prometheus_client.utils import floatToGoString
 from driftwatch import __version__
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult, severity
 from driftwatch.config import LIMIT_NAMES
+from driftwatch.ood.reasons import ORDER
+from driftwatch.ood.results import OodResult
 from driftwatch.reference.watch import PROBLEMS
-from driftwatch.serve.daemon import Daemon, MonitorState
+from driftwatch.serve.daemon import CheckRun, Daemon, MonitorState
 from driftwatch.types import Status
 
+REASON_LABELS = ("monitor", "reason")
 # Check durations: from a few milliseconds (numeric features) to minutes (text drift on large windows).
 CHECK_OUTCOMES = (
     "ok",
@@ -94,6 +97,7 @@ class DaemonCollector(Collector):
         yield dropped
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
+        yield from _ood_families(states)
         yield from _reference_families(d)
 
 
@@ -222,6 +226,37 @@ def _monitor_families(d: Daemon, states: list[tuple[str, MonitorState]]) -> Iter
     yield from (restoring, restored, restore_seconds, checkpoint_at, checkpoint_errors)
 
 
+def _verdict_ood(run: CheckRun | None) -> OodResult | None:
+    """The OOD result exported for a monitor: the exported verdict's, over a non-empty sample (else None)."""
+    if run is None or run.result.status != Status.OK or run.result.ood is None or run.result.ood.rows == 0:
+        return None
+    return run.result.ood
+
+
+def _ood_families(states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
+    """The exported verdict's OOD rates, overall and by reason, and which reasons ran; none with OOD off."""
+    ratio = _gauge("driftwatch_ood_ratio", "Share of the latest verdict's scored rows out of distribution.")
+    by_reason = _gauge(
+        "driftwatch_ood_reason_ratio", "Share of the latest verdict's scored rows a reason flagged.", REASON_LABELS
+    )
+    enabled = _gauge(
+        "driftwatch_ood_reason_enabled",
+        "1 for an OOD reason that ran in the latest verdict; 0 for one switched off or unavailable.",
+        REASON_LABELS,
+    )
+    for name, state in states:
+        ood = _verdict_ood(state.last)
+        if ood is None:
+            continue
+        ratio.add_metric([name], ood.rate)
+        for reason in (*ORDER, *sorted(set(ood.reasons) - set(ORDER))):
+            ran = reason in ood.reasons
+            enabled.add_metric([name, reason], float(ran))
+            if ran:  # a reason that did not run has no rate, not a rate of 0
+                by_reason.add_metric([name, reason], ood.reason_rate(reason))
+    yield from (ratio, by_reason, enabled)
+
+
 def _reference_families(d: Daemon) -> Iterator[Metric]:
     """The reference on disk against the loaded one (watched path references), and reloads by outcome."""
     stale = _gauge("driftwatch_reference_stale", "1 while the reference on disk differs from the loaded one.")
@@ -262,6 +297,7 @@ FEATURE_FAMILIES: tuple[tuple[str, str], ...] = (
     ("driftwatch_feature_unseen_category_ratio", "Share of present values not in the reference."),
     ("driftwatch_feature_out_of_range_ratio", "Share of present values outside the reference range."),
     ("driftwatch_feature_type_error_ratio", "Share of rows whose value had the wrong type."),
+    ("driftwatch_feature_ood_ratio", "Share of the latest verdict's scored rows an OOD reason flagged on the feature."),
 )
 # Statuses that carry a verdict without a test: drifted is exported for them, with method="none".
 _VERDICT_WITHOUT_TEST = frozenset({Status.MISSING_COLUMN, Status.NO_VALID_VALUES, Status.MOSTLY_MISSING})
@@ -288,7 +324,8 @@ class FeatureLines:
             cached = self._cache.get(name)
             # Keyed by the result itself: a check waiting to be stored has no id yet.
             if cached is None or cached[0] is not run.result:
-                chunks, dropped = _render_monitor(name, run.result.features, self.limits.get(name, 100))
+                limit = self.limits.get(name, 100)
+                chunks, dropped = _render_monitor(name, run.result.features, limit, _verdict_ood(run))
                 cached = self._cache[name] = (run.result, chunks, dropped)
             for i, chunk in enumerate(cached[1]):
                 per_family[i].append(chunk)
@@ -307,10 +344,12 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> tuple[list[str], int]:
-    """One chunk of lines per feature family for one monitor's check; most severe features first."""
+def _render_monitor(
+    monitor: str, features: list[FeatureResult], limit: int, ood: OodResult | None = None
+) -> tuple[list[str], int]:
+    """One chunk of lines per feature family for one monitor's check; most severe first (OOD shares: most OOD rows)."""
     lines: list[list[str]] = [[] for _ in FEATURE_FAMILIES]
-    status, score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors = lines
+    status, score, p_value, threshold, drifted, missing, unseen, out_of_range, type_errors, ood_share = lines
     ranked = sorted(features, key=lambda f: (not f.drifted, -severity(f), f.name))
     m = _escape(monitor)
     for f in ranked[:limit]:
@@ -342,6 +381,9 @@ def _render_monitor(monitor: str, features: list[FeatureResult], limit: int) -> 
         if f.threshold is not None:
             threshold.append(f"{labels} {floatToGoString(f.threshold)}")
         drifted.append(f"{labels} {floatToGoString(float(f.drifted))}")
+    if ood is not None:
+        for feature, n in sorted(ood.features.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
+            ood_share.append(f'{{monitor="{m}",feature="{_escape(feature)}"}} {floatToGoString(n / ood.rows)}')
     chunks = [
         "".join(f"{family}{line}\n" for line in family_lines)
         for (family, _), family_lines in zip(FEATURE_FAMILIES, lines, strict=True)

@@ -1,5 +1,5 @@
-"""The daemon scraped by a real Prometheus with the shipped alert rules: quiet on clean data, alerting on drift,
-and every PromQL expression of the shipped dashboards evaluates to series."""
+"""The daemon scraped by a real Prometheus with the shipped alert rules: quiet on clean data, alerting on drift and
+on out-of-distribution rows, and every PromQL expression of the shipped dashboards evaluates to series."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ FEATURES = """      patient_age: numeric
       insurance: categorical
       predicted_urgency: categorical
 """
-# Series the daemon documents but exports only once OOD scoring is configured for a monitor.
-NOT_YET_EXPORTED = ("driftwatch_ood_ratio",)
+OOD_REASONS = {"out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel"}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +50,16 @@ def _alert_states(prom: PrometheusProcess, name: str) -> set[str]:
     return {s["metric"]["alertstate"] for s in prom.query(f'ALERTS{{alertname="{name}", monitor="triage"}}')}
 
 
+def _alert_expr(name: str) -> str:
+    rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    (expr,) = [r["expr"] for r in rules if r.get("alert") == name]
+    return expr
+
+
+def _by_label(prom: PrometheusProcess, expr: str, label: str) -> dict[str, float]:
+    return {s["metric"][label]: float(s["value"][1]) for s in prom.query(expr)}
+
+
 def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProcess, PrometheusProcess]) -> None:
     daemon, prom = stack
     with daemon.client() as c:
@@ -60,6 +69,14 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     assert _alert_states(prom, "DriftwatchDatasetDrift") == set()
     (rule,) = [r for r in prom.rules() if r.get("name") == "DriftwatchDatasetDrift"]
     assert rule["state"] == "inactive"
+    # Clean rows: a low OOD rate (novelty's own false alarms, about ood.alpha), the alert's expression false.
+    ood_alert = _alert_expr("DriftwatchOODRateHigh")
+    (clean,) = prom.wait_for('driftwatch_ood_ratio{monitor="triage"}')
+    assert float(clean["value"][1]) < 0.05
+    assert [s for s in prom.query(ood_alert) if s["metric"]["monitor"] == "triage"] == []
+    assert _alert_states(prom, "DriftwatchOODRateHigh") == set()
+    enabled = _by_label(prom, 'driftwatch_ood_reason_enabled{monitor="triage"}', "reason")
+    assert enabled == dict.fromkeys(OOD_REASONS, 1.0)
 
     with daemon.client() as c:
         assert post_rows(c, demo.production_batch(600, 1.0, seed=2)).status_code == 202
@@ -70,6 +87,18 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     assert {"patient_age", "temperature_c", "channel", "arrival_mode"} <= drifted
     quiet = {s["metric"]["feature"] for s in prom.query('driftwatch_feature_drifted{monitor="triage"} == 0')}
     assert not quiet & {"patient_age", "temperature_c", "channel", "arrival_mode"}
+
+    # The drifted rows are out of distribution: the rate is high and the alert's expression holds.
+    (high,) = prom.wait_for('driftwatch_ood_ratio{monitor="triage"} > 0.1')
+    assert float(high["value"][1]) > 0.5
+    assert [s["metric"]["monitor"] for s in prom.query(ood_alert)] == ["triage"]
+    prom.wait_for('ALERTS{alertname="DriftwatchOODRateHigh", monitor="triage"}')
+    assert _alert_states(prom, "DriftwatchOODRateHigh") <= {"pending", "firing"}
+    reasons = _by_label(prom, 'driftwatch_ood_reason_ratio{monitor="triage"}', "reason")
+    assert set(reasons) == OOD_REASONS
+    assert reasons["unexpected_missing"] > 0.3 and reasons["unseen_category"] > 0.3 and reasons["novel"] > 0.05
+    features = _by_label(prom, 'driftwatch_feature_ood_ratio{monitor="triage"}', "feature")
+    assert len(features) == 8 and features["temperature_c"] > 0.2
 
 
 def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, PrometheusProcess]) -> None:
@@ -91,8 +120,6 @@ def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, P
     problems, checked = [], 0
     for path in files:
         for expr in promql_expressions(json.loads(path.read_text()), variables):
-            if any(name in expr for name in NOT_YET_EXPORTED):
-                continue
             checked += 1
             try:
                 if not prom.query(expr):

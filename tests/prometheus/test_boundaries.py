@@ -38,7 +38,13 @@ FIRING_LABELS = (
     '{alertname="DriftwatchDatasetDrift", alertstate="firing", instance="driftwatch:8321", job="driftwatch",'
     ' monitor="triage", severity="critical"}'
 )
-ALLOWED = "DriftwatchDatasetDrift|DriftwatchFeatureDrift"
+OOD_FIRING = 'ALERTS{alertname="DriftwatchOODRateHigh", alertstate="firing", monitor="triage"}'
+OOD_FIRING_LABELS = (
+    '{alertname="DriftwatchOODRateHigh", alertstate="firing", instance="driftwatch:8321", job="driftwatch",'
+    ' monitor="triage", severity="warning"}'
+)
+OOD_HELD = 390  # from before the boundary at 15 minutes to the end: across it and the one at 20
+ALLOWED = "DriftwatchDatasetDrift|DriftwatchFeatureDrift|DriftwatchOODRateHigh"
 
 
 class Clock:
@@ -148,6 +154,12 @@ def test_sustained_drift_fires_and_stays_firing_across_boundaries(tmp_path: Path
             "expr": 'count(ALERTS{alertname="DriftwatchFeatureDrift", alertstate="firing"}) >= bool 4',
             "eval_time": f"{RUN}s",
             "exp_samples": [{"labels": "{}", "value": 1}],
+        },
+        {
+            # The drifted rows are out of distribution too: the OOD rate's alert fires and holds across boundaries.
+            "expr": f"count_over_time({OOD_FIRING}[{OOD_HELD}s]) >= bool {OOD_HELD // SCRAPE}",
+            "eval_time": f"{RUN}s",
+            "exp_samples": [{"labels": OOD_FIRING_LABELS, "value": 1}],
         },
         {
             # No other alert, pending or firing, at any evaluation of the run.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from driftwatch import demo
 from driftwatch.checks.engine import run_check
 from driftwatch.config import parse_config
+from driftwatch.ood.reasons import ORDER
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.metrics import FEATURE_FAMILIES, FeatureLines, _render_monitor, create_registry, exposition
@@ -27,17 +30,19 @@ FEATURES = (
 )
 
 
-def _daemon(tmp_path: Path, extra: str = "") -> Daemon:
+def _daemon(
+    tmp_path: Path, extra: str = "", *, clock: Callable[[], float] = time.time, reference: Path = REFERENCE
+) -> Daemon:
     cfg = parse_config(
         f"""data_dir: {tmp_path / "data"}
 monitors:
   - name: triage
-    reference: {{path: {REFERENCE}}}
+    reference: {{path: {reference}}}
     features: {FEATURES}
     schedule: {{interval: 30s}}
 {extra}"""
     )
-    daemon = Daemon(cfg, seed=1)
+    daemon = Daemon(cfg, clock=clock, seed=1)
     daemon.start(schedule=False)
     return daemon
 
@@ -68,15 +73,15 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         documented = {re.sub(r"_(total|info)$", "", n) for n in documented}
         assert families - documented == set()
         assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_gc_collections", "python"} <= families
-        # Documented but not exported here: the OOD ratio (wired when OOD scoring is configured), the HTTP series,
-        # which the daemon's middleware adds (tests/daemon/test_http.py checks them), and the admission budget's
-        # gauge, which create_app adds (tests/daemon/test_memory_bound.py reads it).
+        # Documented but not exported here: the HTTP series, which the daemon's middleware adds
+        # (tests/daemon/test_http.py checks them), and the admission budget's gauge, which create_app adds
+        # (tests/daemon/test_memory_bound.py reads it).
         http = {
             "driftwatch_http_requests",
             "driftwatch_http_request_duration_seconds",
             "driftwatch_ingest_inflight_bytes",
         }
-        assert documented - families == {"driftwatch_ood_ratio"} | http
+        assert documented - families == http
         om = _scrape(daemon, registry, "application/openmetrics-text; version=1.0.0")
         assert om.endswith("# EOF\n") and om.count("# EOF") == 1
         om_samples = {s.name for f in openmetrics_families(om) for s in f.samples}
@@ -163,6 +168,12 @@ def test_cardinality_is_bounded_and_series_go_away(tmp_path: Path) -> None:
         assert omitted.value == 3
         # The exported three are the most severe: all drifted.
         assert all(x.value == 1.0 for x in s["driftwatch_feature_drifted"])
+        # The OOD shares rank on their own: the three features with the most OOD rows.
+        ood = daemon.monitors["triage"].last.result.ood
+        top = sorted(ood.features.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        exported = {x.labels["feature"]: x.value for x in s["driftwatch_feature_ood_ratio"]}
+        assert exported == {name: n / ood.rows for name, n in top}
+        assert len(ood.features) == 6 and min(exported.values()) > 0
     finally:
         daemon.stop()
 
@@ -195,7 +206,10 @@ def test_a_feature_that_stops_being_computed_loses_its_score(tmp_path: Path) -> 
             "driftwatch_feature_p_value",
             "driftwatch_feature_missing_ratio",
             "driftwatch_feature_type_error_ratio",
+            "driftwatch_feature_ood_ratio",
         }
+        # Every row lacks a value the reference always had: each is out of distribution (unexpected_missing).
+        assert [x.value for x in age["driftwatch_feature_ood_ratio"]] == [1.0]
     finally:
         daemon.stop()
 
@@ -319,5 +333,129 @@ def test_the_level_comes_with_calibrated_verdicts(tmp_path: Path) -> None:
         daemon.monitors["triage"].last = CheckRun(None, threshold_check("triage"), None, None, "manual")
         s = _samples(daemon, registry)
         assert "driftwatch_check_level" not in s and s["driftwatch_dataset_drift"][0].value == 1.0
+    finally:
+        daemon.stop()
+
+
+OOD_FAMILIES = ("driftwatch_ood_ratio", "driftwatch_ood_reason_ratio", "driftwatch_ood_reason_enabled")
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _ood(s: dict[str, list]) -> dict[str, dict[str, float]]:
+    """The OOD series of monitor triage: the rate under "", the others keyed by reason or feature."""
+    out: dict[str, dict[str, float]] = {}
+    for name in (*OOD_FAMILIES, "driftwatch_feature_ood_ratio"):
+        for x in s.get(name, []):
+            assert x.labels["monitor"] == "triage"
+            out.setdefault(name, {})[x.labels.get("reason", x.labels.get("feature", ""))] = x.value
+    return out
+
+
+def test_ood_series_follow_the_exported_verdict(tmp_path: Path) -> None:
+    t0 = 1_800_000_000.0  # a multiple of 600
+    clock = Clock(t0)
+    daemon = _daemon(tmp_path, "    window: {type: tumbling, duration: 10m}\n", clock=clock)
+    try:
+        registry = create_registry(daemon)
+        assert _ood(_samples(daemon, registry)) == {}  # no check yet: no OOD series, not zeros
+        daemon.ingest("triage", demo.production_batch(400, 0.9, seed=11))
+        clock.t = t0 + 30
+        daemon.check_now("triage")
+        ood = daemon.monitors["triage"].last.result.ood
+        exported = _ood(_samples(daemon, registry))
+        assert exported["driftwatch_ood_ratio"] == {"": ood.rate} and ood.rate > 0.5
+        assert exported["driftwatch_ood_reason_ratio"] == {r: ood.by_reason[r] / ood.rows for r in ORDER}
+        assert exported["driftwatch_ood_reason_ratio"]["unexpected_missing"] > 0.3
+        assert exported["driftwatch_ood_reason_enabled"] == dict.fromkeys(ORDER, 1.0)
+        assert exported["driftwatch_feature_ood_ratio"] == {f: n / ood.rows for f, n in ood.features.items()}
+        assert len(exported["driftwatch_feature_ood_ratio"]) == 6
+
+        # The window ends: its final check is the verdict; the new window's 30 rows are too few to replace it.
+        clock.t = t0 + 605
+        daemon.ingest("triage", demo.production_batch(30, 0.0, seed=12))
+        daemon.scheduled_check("triage")
+        final = daemon.monitors["triage"].last
+        assert final.trigger == "window_close" and final.result.rows == 400
+        kept = _ood(_samples(daemon, registry))
+        assert kept["driftwatch_ood_ratio"] == {"": final.result.ood.rate}
+        manual = daemon.check_now("triage")  # 30 rows: stored without a verdict, the exported one stays
+        assert manual.result.status == Status.INSUFFICIENT_DATA and manual.result.ood.rows == 30
+        assert _ood(_samples(daemon, registry)) == kept
+
+        # That window closes with 30 rows: the verdict is withdrawn, and every OOD series with it.
+        clock.t = t0 + 1205
+        daemon.scheduled_check("triage")
+        assert daemon.monitors["triage"].last.result.status == Status.INSUFFICIENT_DATA
+        s = _samples(daemon, registry)
+        assert _ood(s) == {} and "driftwatch_dataset_drift" not in s
+        assert len(s["driftwatch_feature_missing_ratio"]) == 6  # the check's exact quality stays
+
+        # Clean rows: a low rate, novelty's alone (the rules find nothing the reference never held).
+        daemon.ingest("triage", demo.production_batch(400, 0.0, seed=13))
+        clock.t = t0 + 1230
+        daemon.check_now("triage")
+        clean = _ood(_samples(daemon, registry))
+        assert clean["driftwatch_ood_ratio"][""] < 0.05
+        assert {r: v for r, v in clean["driftwatch_ood_reason_ratio"].items() if v > 0} == {
+            "novel": clean["driftwatch_ood_ratio"][""]
+        }
+    finally:
+        daemon.stop()
+
+
+def test_a_reason_off_or_unavailable_is_exported_as_not_enabled(tmp_path: Path) -> None:
+    # 100 reference rows cannot calibrate novelty at alpha 0.01; type errors are switched off.
+    lines = REFERENCE.read_text().splitlines(keepends=True)
+    reference = tmp_path / "reference.csv"
+    reference.write_text("".join(lines[:101]))
+    extra = "    window: {type: tumbling, duration: 10m}\n    ood: {reasons: {type_error: {enabled: false}}}\n"
+    clock = Clock(1_800_000_000.0)
+    daemon = _daemon(tmp_path, extra, clock=clock, reference=reference)
+    try:
+        registry = create_registry(daemon)
+        daemon.ingest("triage", demo.production_batch(200, 0.9, seed=14))
+        daemon.check_now("triage")
+        assert "novel" in daemon.monitors["triage"].last.result.ood.disabled
+        exported = _ood(_samples(daemon, registry))
+        off = {"novel": 0.0, "type_error": 0.0}
+        assert exported["driftwatch_ood_reason_enabled"] == {**dict.fromkeys(ORDER, 1.0), **off}
+        assert set(exported["driftwatch_ood_reason_ratio"]) == set(ORDER) - set(off)  # no rate for what did not run
+        assert exported["driftwatch_ood_ratio"][""] > 0.1
+
+        # A reference large enough to calibrate: after the reload, the first check with it runs novelty.
+        reference.write_text("".join(lines))
+        clock.t += 60
+        assert daemon.reload_reference("triage").outcome == "reloaded"
+        before = _ood(_samples(daemon, registry))  # the final check of the closed window, on the old reference
+        assert before["driftwatch_ood_reason_enabled"]["novel"] == 0.0
+        daemon.ingest("triage", demo.production_batch(200, 0.9, seed=15))
+        clock.t += 30
+        daemon.check_now("triage")
+        after = _ood(_samples(daemon, registry))
+        assert after["driftwatch_ood_reason_enabled"] == {**dict.fromkeys(ORDER, 1.0), "type_error": 0.0}
+        assert after["driftwatch_ood_reason_ratio"]["novel"] > 0
+    finally:
+        daemon.stop()
+
+
+def test_no_ood_series_when_ood_is_disabled(tmp_path: Path) -> None:
+    daemon = _daemon(tmp_path, "    ood: {enabled: false}\n")
+    try:
+        registry = create_registry(daemon)
+        daemon.ingest("triage", demo.production_batch(400, 0.9, seed=16))
+        daemon.check_now("triage")
+        s = _samples(daemon, registry)
+        assert daemon.monitors["triage"].last.result.ood is None
+        assert _ood(s) == {}
+        assert s["driftwatch_dataset_drift"][0].value == 1.0 and len(s["driftwatch_feature_status"]) == 6
+        text = _scrape(daemon, registry)
+        assert "driftwatch_ood_ratio{" not in text and "driftwatch_feature_ood_ratio{" not in text
     finally:
         daemon.stop()
