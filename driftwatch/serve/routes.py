@@ -30,7 +30,7 @@ from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
-from driftwatch.storage import CheckRecord
+from driftwatch.storage import CheckRecord, ExemplarRecord
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
@@ -308,6 +308,21 @@ def create_app(daemon: Daemon) -> FastAPI:
         return _record_dict(record)
 
     @app.get(
+        "/v1/checks/{check_id}/exemplars",
+        tags=["checks"],
+        response_model=schemas.ExemplarList,
+        responses=errors(401, 403, 404, 422, 500, 503),
+        dependencies=need("read"),
+    )
+    async def get_exemplars(check_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+        """The out-of-distribution rows a stored check kept, redacted, most novel first."""
+        found = await run_in_threadpool(daemon.store.get_exemplars, check_id)
+        if found is None:
+            raise ApiError(404, f"no check with id {check_id}")
+        monitor, rows = found
+        return {"check_id": check_id, "monitor": monitor, "exemplars": [_exemplar_dict(e) for e in rows]}
+
+    @app.get(
         "/metrics",
         tags=["process"],
         response_model=None,
@@ -397,10 +412,24 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
         "decision": {"rule": r.decision, "alpha": r.alpha, "look_share": r.look_share, "level": r.level},
         "trigger": r.trigger,
         "error": r.error,
+        # The count stored, also in list views where the exemplars themselves are not loaded.
+        "ood": None if r.ood is None else {**r.ood.to_dict(), "exemplars": r.ood_exemplars},
     }
     if r.features is not None:
         out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]
     return out
+
+
+def _exemplar_dict(e: ExemplarRecord) -> dict[str, Any]:
+    return {
+        "rank": e.rank,
+        "reasons": list(e.reasons),
+        "features": list(e.features),
+        "p_value": e.p_value,
+        "score": e.score,
+        "values": e.values,
+        "fingerprint": e.fingerprint,
+    }
 
 
 def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:
