@@ -30,7 +30,7 @@ from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
-from driftwatch.storage import CheckRecord, ExemplarRecord
+from driftwatch.storage import CheckRecord
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
@@ -320,7 +320,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         if found is None:
             raise ApiError(404, f"no check with id {check_id}")
         monitor, rows = found
-        return {"check_id": check_id, "monitor": monitor, "exemplars": [_exemplar_dict(e) for e in rows]}
+        return {"check_id": check_id, "monitor": monitor, "exemplars": [e.to_dict() for e in rows]}
 
     @app.get(
         "/metrics",
@@ -418,18 +418,6 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
     if r.features is not None:
         out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]
     return out
-
-
-def _exemplar_dict(e: ExemplarRecord) -> dict[str, Any]:
-    return {
-        "rank": e.rank,
-        "reasons": list(e.reasons),
-        "features": list(e.features),
-        "p_value": e.p_value,
-        "score": e.score,
-        "values": e.values,
-        "fingerprint": e.fingerprint,
-    }
 
 
 def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:

@@ -159,6 +159,18 @@ class ExemplarRecord:
     values: dict[str, Any]
     fingerprint: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """The exemplar as GET /v1/checks/{id}/exemplars and `driftwatch exemplars CHECK_ID` list it."""
+        return {
+            "rank": self.rank,
+            "reasons": list(self.reasons),
+            "features": list(self.features),
+            "p_value": self.p_value,
+            "score": self.score,
+            "values": self.values,
+            "fingerprint": self.fingerprint,
+        }
+
     def to_exemplar(self) -> Exemplar:
         """The exemplar as OOD scoring returned it."""
         return Exemplar(
