@@ -19,12 +19,14 @@ from rich.table import Table
 from driftwatch import __version__
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
+from driftwatch.exemplars.commands import exemplars_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Watch model inputs drift away from their reference."
 )
 config_app = typer.Typer(no_args_is_help=True, help="Work with configuration files.")
 app.add_typer(config_app, name="config")
+app.add_typer(exemplars_app, name="exemplars")
 
 out = Console()
 err = Console(stderr=True)

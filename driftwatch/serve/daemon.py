@@ -30,7 +30,7 @@ from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.serve.restore import Restores
-from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError
+from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError, without_exemplars
 from driftwatch.storage.outbox import Outbox, ReferenceInfo
 from driftwatch.types import Status
 
@@ -400,6 +400,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
             except Exception:
                 state.count("error")
                 raise
+            result = result if live.config.ood.store_exemplars else without_exemplars(result)
             try:
                 check_id = self._store_check(snap.profile, result, snap, trigger)
             except Exception:

@@ -308,6 +308,21 @@ def create_app(daemon: Daemon) -> FastAPI:
         return _record_dict(record)
 
     @app.get(
+        "/v1/checks/{check_id}/exemplars",
+        tags=["checks"],
+        response_model=schemas.ExemplarList,
+        responses=errors(401, 403, 404, 422, 500, 503),
+        dependencies=need("read"),
+    )
+    async def get_exemplars(check_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+        """The out-of-distribution rows a stored check kept, redacted, most novel first."""
+        found = await run_in_threadpool(daemon.store.get_exemplars, check_id)
+        if found is None:
+            raise ApiError(404, f"no check with id {check_id}")
+        monitor, rows = found
+        return {"check_id": check_id, "monitor": monitor, "exemplars": [e.to_dict() for e in rows]}
+
+    @app.get(
         "/metrics",
         tags=["process"],
         response_model=None,
@@ -397,6 +412,8 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
         "decision": {"rule": r.decision, "alpha": r.alpha, "look_share": r.look_share, "level": r.level},
         "trigger": r.trigger,
         "error": r.error,
+        # The count stored, also in list views where the exemplars themselves are not loaded.
+        "ood": None if r.ood is None else {**r.ood.to_dict(), "exemplars": r.ood_exemplars},
     }
     if r.features is not None:
         out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]

@@ -201,6 +201,28 @@ class CheckList(_Model):
     checks: list[CheckRecordOut]
 
 
+class ExemplarOut(_Model):
+    """One out-of-distribution row a check kept, with its values as redacted before they were stored."""
+
+    rank: int = Field(description="0 is the check's most novel row.")
+    reasons: list[str] = Field(description="The OOD reasons that fired on the row.")
+    features: list[str] = Field(description="The features those reasons named.")
+    p_value: float | None = Field(description="Novelty p-value; null when novelty did not run.")
+    score: float | None = Field(description="Nearest-neighbour distance; null when novelty did not run.")
+    values: dict[str, Any] = Field(
+        description="Feature values after `ood.redact` (text dropped unless configured); never the raw row."
+    )
+    fingerprint: str = Field(description="SHA-256 of `values`: the same row kept by several checks has one.")
+
+
+class ExemplarList(_Model):
+    """A stored check's exemplars, most novel first; empty when OOD scoring was off or `store_exemplars` false."""
+
+    check_id: int
+    monitor: str
+    exemplars: list[ExemplarOut]
+
+
 class ReferenceOut(_Model):
     version: str
     rows: int

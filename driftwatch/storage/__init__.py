@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from driftwatch.storage.convert import without_exemplars
 from driftwatch.storage.records import (
     TRIGGERS,
     CheckRecord,
+    ExemplarRecord,
     FeatureRecord,
     MonitorSummary,
     ReferenceLike,
@@ -17,6 +19,7 @@ from driftwatch.storage.store import HistoryStore, alembic_config, mask_url
 __all__ = [
     "TRIGGERS",
     "CheckRecord",
+    "ExemplarRecord",
     "FeatureRecord",
     "HistoryStore",
     "MonitorSummary",
@@ -27,6 +30,7 @@ __all__ = [
     "alembic_config",
     "mask_url",
     "upgrade",
+    "without_exemplars",
 ]
 
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from dataclasses import replace
+from typing import Any
 
 from driftwatch.checks.results import CheckResult, FeatureResult
-from driftwatch.storage.models import Check, FeatureResultRow
-from driftwatch.storage.records import PRE_DECISION_RULE, CheckRecord, FeatureRecord, pre_decision_feature_rule
+from driftwatch.ood.results import Exemplar, OodResult
+from driftwatch.storage.models import Check, ExemplarRow, FeatureResultRow
+from driftwatch.storage.records import (
+    PRE_DECISION_RULE,
+    CheckRecord,
+    ExemplarRecord,
+    FeatureRecord,
+    pre_decision_feature_rule,
+)
 from driftwatch.types import Kind, MultipleTesting, Status
 
 
@@ -25,8 +36,8 @@ def required(name: str, x: float) -> float:
 def check_row(
     result: CheckResult, *, window_start: float | None, window_end: float | None, trigger: str, error: str | None
 ) -> Check:
-    """The checks row of a result, its feature rows attached; monitor and reference ids are the caller's."""
-    return Check(
+    """The checks row of a result with its feature and exemplar rows; monitor and reference ids are the caller's."""
+    row = Check(
         started_at=required("started_at", result.started_at),
         duration_seconds=required("duration_seconds", result.duration_seconds),
         window_start=window_start,
@@ -46,6 +57,96 @@ def check_row(
         trigger=trigger,
         error=error,
         features=[feature_row(f) for f in result.features],
+        **ood_columns(result.ood),
+    )
+    for e in row.exemplars:
+        e.started_at = row.started_at
+    return row
+
+
+def without_exemplars(result: CheckResult) -> CheckResult:
+    """The result with its OOD summary but no exemplars, for monitors with `ood.store_exemplars: false`."""
+    if result.ood is None or not result.ood.exemplars:
+        return result
+    return replace(result, ood=replace(result.ood, exemplars=[]))
+
+
+def ood_columns(ood: OodResult | None) -> dict[str, Any]:
+    """The checks columns of an OOD summary, and its exemplar rows (monitor id and time are set when stored)."""
+    if ood is None:
+        return {"ood_rate": None, "ood_rows": None, "ood": None, "exemplars": []}
+    summary = {
+        "rows": int(ood.rows),
+        "alpha": float(ood.alpha),
+        "by_reason": {k: int(v) for k, v in ood.by_reason.items()},
+        "features": {k: int(v) for k, v in ood.features.items()},
+        "reasons": list(ood.reasons),
+        "disabled": dict(ood.disabled),
+        "duration_seconds": finite(ood.duration_seconds) or 0.0,
+        "exemplars": len(ood.exemplars),
+    }
+    exemplars = [exemplar_row(e, rank) for rank, e in enumerate(ood.exemplars)]
+    return {"ood_rate": finite(ood.rate), "ood_rows": int(ood.ood_rows), "ood": summary, "exemplars": exemplars}
+
+
+def plain_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Redacted values as JSON holds them (dates and other objects as text, NaN as null)."""
+    text = json.dumps(values, default=str, sort_keys=True)
+    return json.loads(text, parse_constant=lambda _: None)
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    """SHA-256 of the redacted values as canonical JSON: equal rows, equal fingerprints, across checks."""
+    canonical = json.dumps(plain_values(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def exemplar_row(e: Exemplar, rank: int) -> ExemplarRow:
+    """The exemplars row of one exemplar; its values are the redacted ones OOD scoring kept."""
+    values = plain_values(e.values)
+    return ExemplarRow(
+        rank=rank,
+        p_value=finite(e.p_value),
+        score=finite(e.score),
+        reasons=list(e.reasons),
+        features=list(e.features),
+        redacted_values=values,
+        fingerprint=fingerprint(values),
+    )
+
+
+def exemplar_record(e: ExemplarRow, monitor: str) -> ExemplarRecord:
+    """A stored exemplar."""
+    return ExemplarRecord(
+        id=e.id,
+        check_id=e.check_id,
+        monitor=monitor,
+        started_at=e.started_at,
+        rank=e.rank,
+        p_value=e.p_value,
+        score=e.score,
+        reasons=tuple(e.reasons),
+        features=tuple(e.features),
+        values=dict(e.redacted_values),
+        fingerprint=e.fingerprint,
+    )
+
+
+def ood_result(c: Check, exemplars: tuple[ExemplarRecord, ...] | None) -> OodResult | None:
+    """The stored OOD summary of a check, with its exemplars when they were loaded."""
+    if c.ood is None:
+        return None
+    s = c.ood
+    return OodResult(
+        rows=int(s["rows"]),
+        ood_rows=int(c.ood_rows or 0),
+        alpha=float(s["alpha"]),
+        by_reason=dict(s["by_reason"]),
+        features=dict(s["features"]),
+        reasons=list(s["reasons"]),
+        disabled=dict(s["disabled"]),
+        exemplars=[e.to_exemplar() for e in exemplars or ()],
+        duration_seconds=float(s.get("duration_seconds", 0.0)),
     )
 
 
@@ -113,7 +214,11 @@ def feature_record(f: FeatureResultRow) -> FeatureRecord:
 
 
 def check_record(
-    c: Check, monitor: str, reference_version: str, features: tuple[FeatureRecord, ...] | None
+    c: Check,
+    monitor: str,
+    reference_version: str,
+    features: tuple[FeatureRecord, ...] | None,
+    exemplars: tuple[ExemplarRecord, ...] | None = None,
 ) -> CheckRecord:
     """A stored check; a row from before revision 0002 reads as a single-look threshold decision."""
     return CheckRecord(
@@ -139,4 +244,6 @@ def check_record(
         trigger=c.trigger,
         error=c.error,
         features=features,
+        ood=ood_result(c, exemplars),
+        ood_exemplars=int(c.ood["exemplars"]) if c.ood is not None else 0,
     )

@@ -1,4 +1,4 @@
-"""The history schema: monitors, reference versions, checks with their feature results, and file-ingestion progress.
+"""The history schema: monitors, reference versions, checks with their feature results and OOD exemplars, and files.
 
 Times are UTC epoch seconds in DOUBLE PRECISION columns, the same floats the engine produces, so they round-trip
 exactly on SQLite and PostgreSQL. Non-finite floats are stored as NULL. The alembic revisions in `migrations/` create
@@ -7,7 +7,10 @@ this schema; a test compares the two so they cannot drift apart.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Double,
@@ -96,9 +99,17 @@ class Check(Base):
     level: Mapped[float | None] = mapped_column(Double)
     trigger: Mapped[str] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # The OOD summary (revision 0003); NULL when OOD scoring was off or the check was stored before 0003.
+    ood_rate: Mapped[float | None] = mapped_column(Double)
+    ood_rows: Mapped[int | None] = mapped_column(BigInteger)
+    # rows scored, alpha, counts by reason and feature, reasons that ran, disabled ones and why, exemplars kept
+    ood: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     features: Mapped[list[FeatureResultRow]] = relationship(
         order_by="FeatureResultRow.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+    exemplars: Mapped[list[ExemplarRow]] = relationship(
+        order_by="ExemplarRow.rank", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -133,6 +144,32 @@ class FeatureResultRow(Base):
     type_error_rate: Mapped[float | None] = mapped_column(Double)
     unseen_category_rate: Mapped[float | None] = mapped_column(Double)
     out_of_range_rate: Mapped[float | None] = mapped_column(Double)
+
+
+class ExemplarRow(Base):
+    """One out-of-distribution row a check kept: its values as already redacted, never as received."""
+
+    __tablename__ = "exemplars"
+    __table_args__ = (
+        UniqueConstraint("check_id", "rank"),
+        # The labelling export reads a monitor's exemplars by time.
+        Index("ix_exemplars_monitor_id_started_at", "monitor_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    check_id: Mapped[int] = mapped_column(BigId, ForeignKey("checks.id", ondelete="CASCADE"))
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    # the check's started_at
+    started_at: Mapped[float] = mapped_column(Double)
+    # 0 is the most novel of its check
+    rank: Mapped[int] = mapped_column(Integer)
+    p_value: Mapped[float | None] = mapped_column(Double)
+    score: Mapped[float | None] = mapped_column(Double)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    features: Mapped[list[str]] = mapped_column(JSON)
+    redacted_values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # SHA-256 of the redacted values as canonical JSON: the same row seen by several checks has one fingerprint.
+    fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 class FileSourceProgress(Base):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.ood.results import Exemplar, OodResult
 from driftwatch.storage.records import PRE_DECISION_RULE, pre_decision_feature_rule
 from driftwatch.types import Kind, MultipleTesting, Status
 
@@ -108,7 +109,8 @@ class Outbox:
             "window_end": window_end,
             "trigger": trigger,
         }
-        data = json.dumps(body, separators=(",", ":")).encode()
+        # default=str: an exemplar's (already redacted) values may hold dates, stored as text like the database does.
+        data = json.dumps(body, separators=(",", ":"), default=str).encode()
         with self._lock:
             if not self._make_room(len(data), trigger, result.monitor):
                 return None
@@ -216,9 +218,11 @@ def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
     r = dict(body["result"])
     features = [_feature(f) for f in r.pop("features")]
     r.setdefault("decision", PRE_DECISION_RULE)  # queued before results carried their decision
+    ood = r.pop("ood", None)  # absent: queued before results carried an OOD summary
     result = CheckResult(
         **{**r, "status": Status(r["status"]), "multiple_testing": MultipleTesting(r["multiple_testing"])},
         features=features,
+        ood=None if ood is None else OodResult(**{**ood, "exemplars": [Exemplar(**e) for e in ood["exemplars"]]}),
     )
     return PendingCheck(
         seq=seq,

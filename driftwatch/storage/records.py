@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.errors import DriftwatchError
+from driftwatch.ood.results import Exemplar, OodResult
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # What started a check; kept short and closed so dashboards can group by it.
@@ -111,6 +112,10 @@ class CheckRecord:
     trigger: str
     error: str | None
     features: tuple[FeatureRecord, ...] | None = None
+    # The OOD summary (None: scoring was off, or stored before revision 0003); its exemplars only with `features`.
+    ood: OodResult | None = None
+    # Exemplars stored with the check, also when they are not loaded.
+    ood_exemplars: int = 0
 
     def to_result(self) -> CheckResult:
         """The check as the engine's CheckResult, so the renderers can show past checks; NULL rates become NaN."""
@@ -134,6 +139,46 @@ class CheckRecord:
             alpha=self.alpha,
             look_share=self.look_share,
             level=self.level,
+            ood=self.ood,
+        )
+
+
+@dataclass(frozen=True)
+class ExemplarRecord:
+    """One stored OOD exemplar: `values` are as redacted before it was kept; rank 0 is its check's most novel row."""
+
+    id: int
+    check_id: int
+    monitor: str
+    started_at: float
+    rank: int
+    p_value: float | None
+    score: float | None
+    reasons: tuple[str, ...]
+    features: tuple[str, ...]
+    values: dict[str, Any]
+    fingerprint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exemplar as GET /v1/checks/{id}/exemplars and `driftwatch exemplars CHECK_ID` list it."""
+        return {
+            "rank": self.rank,
+            "reasons": list(self.reasons),
+            "features": list(self.features),
+            "p_value": self.p_value,
+            "score": self.score,
+            "values": self.values,
+            "fingerprint": self.fingerprint,
+        }
+
+    def to_exemplar(self) -> Exemplar:
+        """The exemplar as OOD scoring returned it."""
+        return Exemplar(
+            values=dict(self.values),
+            reasons=list(self.reasons),
+            features=list(self.features),
+            p_value=self.p_value,
+            score=self.score,
         )
 
 

@@ -17,11 +17,19 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from driftwatch.checks.results import CheckResult
-from driftwatch.storage.convert import check_record, check_row, feature_record, finite, required
-from driftwatch.storage.models import Check, FileSourceProgress, Monitor, ReferenceVersion
+from driftwatch.storage.convert import (
+    check_record,
+    check_row,
+    exemplar_record,
+    feature_record,
+    finite,
+    required,
+)
+from driftwatch.storage.models import Check, ExemplarRow, FileSourceProgress, Monitor, ReferenceVersion
 from driftwatch.storage.records import (
     TRIGGERS,
     CheckRecord,
+    ExemplarRecord,
     MonitorSummary,
     ReferenceLike,
     StorageError,
@@ -36,7 +44,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (tests/storage/test_migrations.py holds it to alembic's head). A
 # database already there is not handed to alembic, whose import (0.1-0.25 s) is a tenth of the daemon's start.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
@@ -176,7 +184,7 @@ class HistoryStore:
         error: str | None = None,
         skip_existing: bool = False,
     ) -> int:
-        """Store a check and its feature results; its reference version must be recorded first.
+        """Store a check with its feature results and OOD exemplars, in one transaction; record its reference first.
 
         With `skip_existing`, a check of the same monitor, start time and trigger already stored is not stored
         again and its id is returned: replaying a queued check is idempotent.
@@ -200,6 +208,8 @@ class HistoryStore:
                     " (call record_reference(profile) before record_check)",
                 )
             row.reference_version_id, row.monitor_id = ref
+            for e in row.exemplars:
+                e.monitor_id = row.monitor_id
             if skip_existing:
                 found = s.scalar(
                     select(Check.id).where(
@@ -215,10 +225,10 @@ class HistoryStore:
             return row.id
 
     def delete_older_than(self, cutoff: float) -> int:
-        """Delete checks that started before `cutoff` (epoch seconds) with their feature results; returns the count."""
+        """Delete checks that started before `cutoff` (epoch seconds) with their features and exemplars; the count."""
         cutoff = required("cutoff", cutoff)
         with self._guard("deleting old checks"), self._write.begin() as s:
-            # The database cascades to feature_results; loading them into the session would only cost memory.
+            # The database cascades to feature_results and exemplars; loading them would only cost memory.
             result: Any = s.execute(
                 delete(Check).where(Check.started_at < cutoff), execution_options={"synchronize_session": False}
             )
@@ -287,14 +297,48 @@ class HistoryStore:
             return [check_record(row, name, version, None) for row, name, version in s.execute(stmt)]
 
     def get_check(self, check_id: int) -> CheckRecord | None:
-        """One check with its feature results in their original order, or None when there is no such check."""
-        stmt = self._checks().where(Check.id == check_id).options(selectinload(Check.features))
+        """One check with its feature results in their original order and its exemplars, or None when unknown."""
+        stmt = (
+            self._checks()
+            .where(Check.id == check_id)
+            .options(selectinload(Check.features), selectinload(Check.exemplars))
+        )
         with self._guard("reading a check"), self._read() as s:
             found = s.execute(stmt).one_or_none()
             if found is None:
                 return None
             row, name, version = found
-            return check_record(row, name, version, tuple(feature_record(f) for f in row.features))
+            features = tuple(feature_record(f) for f in row.features)
+            return check_record(row, name, version, features, tuple(exemplar_record(e, name) for e in row.exemplars))
+
+    def get_exemplars(self, check_id: int) -> tuple[str, list[ExemplarRecord]] | None:
+        """A check's monitor and its exemplars, most novel first; None when there is no such check."""
+        with self._guard("reading exemplars"), self._read() as s:
+            monitor = s.scalar(
+                select(Monitor.name).join(Check, Check.monitor_id == Monitor.id).where(Check.id == check_id)
+            )
+            if monitor is None:
+                return None
+            rows = s.scalars(select(ExemplarRow).where(ExemplarRow.check_id == check_id).order_by(ExemplarRow.rank))
+            return monitor, [exemplar_record(e, monitor) for e in rows]
+
+    def list_exemplars(
+        self, monitor: str, since: float | None = None, until: float | None = None
+    ) -> list[ExemplarRecord]:
+        """A monitor's exemplars of checks with since <= started_at < until, newest check first, then by rank."""
+        stmt = select(ExemplarRow).join(Monitor, ExemplarRow.monitor_id == Monitor.id).where(Monitor.name == monitor)
+        if since is not None:
+            stmt = stmt.where(ExemplarRow.started_at >= since)
+        if until is not None:
+            stmt = stmt.where(ExemplarRow.started_at < until)
+        stmt = stmt.order_by(ExemplarRow.started_at.desc(), ExemplarRow.check_id.desc(), ExemplarRow.rank)
+        with self._guard("listing exemplars"), self._read() as s:
+            return [exemplar_record(e, monitor) for e in s.scalars(stmt)]
+
+    def has_monitor(self, monitor: str) -> bool:
+        """Whether the database knows the monitor (it recorded a reference, check or file of it)."""
+        with self._guard("reading monitors"), self._read() as s:
+            return s.scalar(select(Monitor.id).where(Monitor.name == monitor)) is not None
 
     # ---- helpers -----------------------------------------------------------------------------------
 

@@ -62,7 +62,8 @@ def test_every_operation_conforms(api: schemathesis.BaseSchema, daemon: DaemonPr
         else:
             tested.append(operation.label)
     assert failures == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
-    assert {"GET /v1/monitors/{monitor}/checks", "GET /v1/checks/{check_id}"} <= set(tested)
+    routes = {"GET /v1/monitors/{monitor}/checks", "GET /v1/checks/{check_id}", "GET /v1/checks/{check_id}/exemplars"}
+    assert routes <= set(tested)
     with daemon.client() as c:
         assert c.get("/healthz").status_code == 200
 

@@ -24,6 +24,7 @@ from driftwatch.storage import (
     UnknownReferenceError,
     alembic_config,
 )
+from driftwatch.storage.store import SCHEMA_REVISION
 from driftwatch.types import Kind, MultipleTesting, Status
 
 INF, NAN = math.inf, math.nan
@@ -128,7 +129,7 @@ def test_upgrade_creates_the_folder_and_a_second_upgrade_changes_nothing(
         store.upgrade()
         assert store.get_check(check_id) is not None
     with raw.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == SCHEMA_REVISION
         assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 1
         if raw.dialect.name == "sqlite":
             assert conn.scalar(text("PRAGMA journal_mode")) == "wal"

@@ -18,7 +18,15 @@ from driftwatch.storage import HistoryStore, StorageError, alembic_config
 from driftwatch.storage.models import Base
 from driftwatch.storage.store import SCHEMA_REVISION
 
-TABLES = ["alembic_version", "checks", "feature_results", "file_source_progress", "monitors", "reference_versions"]
+TABLES = [
+    "alembic_version",
+    "checks",
+    "exemplars",
+    "feature_results",
+    "file_source_progress",
+    "monitors",
+    "reference_versions",
+]
 
 
 def test_migrated_schema_matches_the_models(store: HistoryStore, raw: Engine) -> None:
@@ -51,6 +59,8 @@ def test_offline_sql_for_postgresql() -> None:
     assert "ALTER TABLE feature_results ADD COLUMN threshold_drifted BOOLEAN;" in sql
     assert "ALTER TABLE checks ADD COLUMN look_share DOUBLE PRECISION;" in sql
     assert "UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';" in sql
+    assert "ALTER TABLE checks ADD COLUMN ood JSON;" in sql and "CREATE TABLE exemplars (" in sql
+    assert "UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';" in sql
 
 
 def test_a_database_from_a_newer_driftwatch_is_refused(store: HistoryStore, raw: Engine) -> None:
