@@ -40,8 +40,8 @@ DISTANCE_THRESHOLD = f'driftwatch_feature_drift_threshold{{{MONITOR_FEATURE}, me
 OOD_RATE = f"max(driftwatch_ood_ratio{{{MONITOR}}})"
 # What the alert and the runbook point at for the rows behind an OOD rate.
 EXEMPLARS_HELP = (
-    "A fresh check's `ood` block (`POST <daemon_url>/v1/monitors/{monitor}/checks`) has the same breakdown; its "
-    "exemplar rows, redacted, are in the check result of the Python API (`result.ood.exemplars`)."
+    "The rows behind it, redacted: `driftwatch exemplars CHECK_ID` or `<daemon_url>/v1/checks/{id}/exemplars`, "
+    "with the id of the check behind a point (its link)."
 )
 FIRING = f'count(ALERTS{{alertname=~"Driftwatch.*", alertstate="firing", {MONITOR}}}) or vector(0)'
 QUALITY = {
