@@ -90,6 +90,7 @@ def test_an_absent_column_is_unexpected_missing_for_every_row(profile) -> None:
     table = pa.table({"age": [50.0, 51.0], "pulse": [90.0, 89.0], "note": ["fine", "fine"]})
     result = score_ood(profile, table, OodSettings())
     assert result.by_reason["unexpected_missing"] == 2 and result.features["channel"] == 2
+    assert result.by_reason["unseen_category"] == 0  # a missing label is not an unseen one
 
 
 def test_rare_reference_categories_count_as_unseen_below_min_frequency(profile) -> None:

@@ -37,6 +37,8 @@ class UnseenCategory(Reason):
             seen = known.get(col.feature.name)
             if col.labels is None or seen is None:
                 continue
-            inside = pc.is_in(col.labels, value_set=seen).fill_null(True)
-            fired[:, j] = ~inside.to_numpy(zero_copy_only=False)
+            # is_in says false, not null, for a missing label: missing values are unexpected_missing's to judge
+            inside = pc.is_in(col.labels, value_set=seen).to_numpy(zero_copy_only=False)
+            present = col.labels.is_valid().to_numpy(zero_copy_only=False)
+            fired[:, j] = ~inside & present
         return Flags(fired)
