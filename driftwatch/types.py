@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The column of shaped live rows that lists, per row, the comma-separated indices of the features whose value could
+# not be read (null when none).
+TYPE_ERRORS_COLUMN = "__type_errors"
+
 
 class Kind(StrEnum):
     """How a feature is compared: its values as numbers, as labels, or as free text."""

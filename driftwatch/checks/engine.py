@@ -17,6 +17,7 @@ from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.checks.stattests.base import CurrentValues, Outcome
 from driftwatch.config import DriftSettings, OodSettings
+from driftwatch.ood.results import RuleCounts
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
@@ -34,12 +35,13 @@ def run_check(
     rows: int | None = None,
     look_share: float = 1.0,
     ood: OodSettings | None = None,
+    rules: RuleCounts | None = None,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
     A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample, and
     `look_share`, this look's share of the window's alpha (checks/looks.py). With `ood`, the rows of `current`
-    are also scored out of distribution (ood/score.py).
+    are also scored out of distribution (ood/score.py); a live window adds its `rules` counted on every row.
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -63,6 +65,8 @@ def run_check(
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
     ood_result = score_ood(profile, current, ood) if ood is not None and current.num_rows else None
+    if ood_result is not None and rules is not None:
+        ood_result = replace(ood_result, rules=rules)
     return CheckResult(
         monitor=profile.monitor,
         reference_version=profile.version,

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftwatch.config import WindowSettings
 from driftwatch.errors import DriftwatchError
+from driftwatch.live.rowbatch import COUNT_COLUMNS, RowShaper
 from driftwatch.live.spool import Resume
 from driftwatch.live.window import SlidingBatch, sample_of, window_start
-from driftwatch.reference.profile import ReferenceProfile
 
 MAGIC = b"DWCKPT1\n"
 _DIGEST = hashlib.sha256().digest_size
@@ -60,7 +60,7 @@ class Checkpoint:
     rows: int
     rejected: int
     unknown_columns: int
-    counts: np.ndarray  # per feature: missing, type errors, unseen, out of range (tumbling)
+    counts: np.ndarray  # the tumbling window's count matrix (live/rowbatch.py)
     seen: int
     rng: dict[str, Any]
     sources: list[str]
@@ -70,18 +70,22 @@ class Checkpoint:
     slots: np.ndarray | None = None
     arrivals: list[tuple[float, Any, str | None]] = field(default_factory=list)  # sliding: (at, counts, source)
     alpha_spent: float = 0.0  # tumbling: share of the window's alpha its looks took (checks/looks.py)
+    counting: str = ""  # the OOD rules the rows were counted under (RowShaper.counting)
 
     def sliding_batches(self) -> list[SlidingBatch]:
         """A sliding window's batches as the window keeps them."""
         pairs = zip(self.arrivals, self.batches, strict=True)
         return [(at, b, np.array(c, dtype=np.int64), src) for (at, c, src), b in pairs]
 
-    def mismatch(self, profile: ReferenceProfile, settings: WindowSettings) -> str | None:
+    def mismatch(self, shaper: RowShaper, settings: WindowSettings) -> str | None:
         """Why this checkpoint does not describe a window of this monitor as configured now, or None."""
+        profile = shaper.profile
         if self.reference_version != profile.version:
             return f"taken with reference version {self.reference_version}, now {profile.version}"
-        if self.features != features_of(profile):
+        if self.features != identity_of(shaper)["features"]:
             return "taken with other features"
+        if self.counting != shaper.counting:
+            return "taken with other OOD rules"
         length = settings.duration if settings.type == "tumbling" else float(settings.rows)
         if self.window == "tumbling" and self.start is not None:
             # A window a reload began runs from the reload to the end of its aligned period.
@@ -93,9 +97,9 @@ class Checkpoint:
         return None
 
 
-def features_of(profile: ReferenceProfile) -> list[tuple[str, str]]:
-    """What a checkpoint's counts depend on besides the reference version: each feature's name and kind."""
-    return [(f.name, f.kind.value) for f in profile.features]
+def identity_of(shaper: RowShaper) -> dict[str, Any]:
+    """What a checkpoint's counts depend on besides the reference version: the features and the OOD rules."""
+    return {"features": [(f.name, f.kind.value) for f in shaper.profile.features], "counting": shaper.counting}
 
 
 class _Resume(BaseModel):
@@ -127,6 +131,7 @@ class _Header(BaseModel):
     taken_at: float
     arrivals: list[tuple[float, list[list[int]], str | None]]
     alpha_spent: float = Field(default=0.0, ge=0, le=1)
+    counting: str = ""
 
 
 def save_checkpoint(cp: Checkpoint, path: Path, schema: pa.Schema, *, fsync: bool) -> int:
@@ -157,6 +162,7 @@ def save_checkpoint(cp: Checkpoint, path: Path, schema: pa.Schema, *, fsync: boo
         ),
         taken_at=cp.taken_at,
         alpha_spent=cp.alpha_spent,
+        counting=cp.counting,
         arrivals=[(at, np.asarray(c).tolist(), src) for at, c, src in cp.arrivals],
     )
     sink = pa.BufferOutputStream()
@@ -233,6 +239,7 @@ def load_checkpoint(path: Path, schema: pa.Schema) -> Checkpoint:
         ),
         taken_at=header.taken_at,
         alpha_spent=header.alpha_spent,
+        counting=header.counting,
         batches=batches,
         arrivals=header.arrivals,
     )
@@ -248,13 +255,13 @@ def _check_consistent(cp: Checkpoint, n_features: int) -> None:
             cp.start is not None
             and cp.seen == cp.rows
             and rows == min(cp.seen, cp.capacity)
-            and cp.counts.shape == (n_features, 4)
+            and cp.counts.shape == (n_features + 1, COUNT_COLUMNS)
             and not cp.arrivals
             and bool((cp.counts >= 0).all() and (cp.counts <= cp.rows).all())
         )
     else:
         ok = len(cp.arrivals) == len(cp.batches) and rows == cp.rows and rows <= cp.length
-        ok = ok and all(np.array(c).shape == (n_features, 4) for _, c, _ in cp.arrivals)
+        ok = ok and all(np.array(c).shape == (n_features + 1, COUNT_COLUMNS) for _, c, _ in cp.arrivals)
     if not ok:
         raise CheckpointError("its parts contradict each other")
     try:

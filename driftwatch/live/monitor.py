@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from driftwatch.config import MonitorConfig
 from driftwatch.errors import MonitorRestoringError
-from driftwatch.live.checkpoint import Checkpoint, CheckpointError, features_of, load_checkpoint, save_checkpoint
+from driftwatch.live.checkpoint import Checkpoint, CheckpointError, identity_of, load_checkpoint, save_checkpoint
 from driftwatch.live.rowbatch import RowShaper
 from driftwatch.live.spool import Durability, Resume, Spool, SpoolRecord
 from driftwatch.live.window import (
@@ -89,7 +89,7 @@ class LiveMonitor:
     ):
         self.config = config
         self.profile = profile
-        self.shaper = RowShaper(profile)
+        self.shaper = RowShaper(profile, config.ood)
         self.settings = config.window
         self.spool = Spool(data_dir / "spool" / config.name, self.shaper.schema, durability)
         self.samples_dir = data_dir / "windows" / config.name
@@ -191,7 +191,7 @@ class LiveMonitor:
                 extra={"monitor": self.name, "checkpoint": self.checkpoint_path.name, "reason": reason},
             )
             return None
-        why = cp.mismatch(self.profile, self.settings) if cp.monitor == self.name else "of another monitor"
+        why = cp.mismatch(self.shaper, self.settings) if cp.monitor == self.name else "of another monitor"
         if why is None and not any(seg.tag == cp.resume.tag for seg in self.spool.segments):
             why = "its window is finished (no spool segment of it is left)"
         if why is not None:
@@ -288,7 +288,7 @@ class LiveMonitor:
 
     def _capture(self, now: float) -> Checkpoint | None:
         rng = self._rng.bit_generator.state
-        common = dict(monitor=self.name, reference_version=self.profile.version, features=features_of(self.profile))
+        common = dict(monitor=self.name, reference_version=self.profile.version, **identity_of(self.shaper))
         if self._sliding is not None:
             s = self._sliding
             resume = self.spool.resume_point(SLIDING_TAG)
@@ -304,7 +304,7 @@ class LiveMonitor:
                 rows=s.rows,
                 rejected=s.rejected,
                 unknown_columns=s.unknown_columns,
-                counts=np.zeros((len(self.shaper.names), 4), dtype=np.int64),
+                counts=self.shaper.zero_counts(),
                 seen=s.rows,
                 rng=rng,
                 sources=sorted(s.sources),
@@ -461,7 +461,7 @@ class LiveMonitor:
         from now to the end of the aligned period. A sliding window keeps its rows, conformed to the new schema.
         """
         now = time.time() if now is None else now
-        shaper = RowShaper(profile)
+        shaper = RowShaper(profile, self.config.ood)
         with self._lock:
             now = self._swapped_at = max(now, self._swapped_at)
             self._roll(now)

@@ -12,7 +12,17 @@ import pyarrow as pa
 from driftwatch.checks.engine import FeatureQuality
 from driftwatch.checks.looks import look_share
 from driftwatch.config import DriftSettings, WindowSettings
-from driftwatch.live.rowbatch import MISSING, OUT_OF_RANGE, TYPE_ERRORS, UNSEEN, RowShaper, conform_rows
+from driftwatch.live.rowbatch import (
+    ANY_RULE,
+    MISSING,
+    OUT_OF_RANGE,
+    RULE_COLUMNS,
+    TYPE_ERRORS,
+    UNSEEN,
+    RowShaper,
+    conform_rows,
+)
+from driftwatch.ood.results import RuleCounts
 from driftwatch.reference.profile import ReferenceProfile
 from driftwatch.types import Kind
 
@@ -106,16 +116,29 @@ class WindowSnapshot:
     profile: ReferenceProfile
     # This look's share of the window's alpha (checks/looks.py); a sliding window's every check gets all of it.
     look_share: float = 1.0
+    rules: RuleCounts | None = None  # the OOD rules over every row
 
 
 class _Tally:
     """Exact counters for one window."""
 
-    def __init__(self, n_features: int):
+    def __init__(self, shaper: RowShaper):
         self.rows = 0
         self.rejected = 0
         self.unknown_columns = 0
-        self.counts = np.zeros((n_features, 4), dtype=np.int64)
+        self.counts = shaper.zero_counts()
+
+    def rules(self, shaper: RowShaper) -> RuleCounts | None:
+        """The OOD rules over every row counted (None when the monitor counts none)."""
+        if not shaper.rules:
+            return None
+        c = self.counts
+        return RuleCounts(
+            rows=self.rows,
+            ood_rows=int(c[-1, ANY_RULE]),
+            by_reason={r.name: int(c[-1, RULE_COLUMNS[r.name]]) for r in shaper.rules},
+            features={name: int(n) for name, n in zip(shaper.names, c[:-1, ANY_RULE], strict=True)},
+        )
 
     def quality(self, profile: ReferenceProfile) -> dict[str, FeatureQuality]:
         out = {}
@@ -144,7 +167,7 @@ class TumblingWindow:
         self.start = start
         self.end = start + duration
         self.shaper = shaper
-        self.tally = _Tally(len(shaper.names))
+        self.tally = _Tally(shaper)
         self.reservoir = Reservoir(capacity, shaper.schema, rng)
         self.sources: set[str] = set()  # file sources whose rows the window holds
         self.spent = 0.0  # share of the window's alpha its earlier looks took
@@ -171,9 +194,9 @@ class TumblingWindow:
             fraction = (now - self.start) / max(self.end - self.start, 1e-9)
             share = look_share(fraction, self.spent, drift.looks.open_share, closed=False)
         self.spent += share
-        return WindowSnapshot(
-            self.start, self.end, t.rows, t.rejected, self.reservoir.table(), t.quality(profile), closed, profile, share
-        )
+        sample = self.reservoir.table()
+        quality, rules = t.quality(profile), t.rules(self.shaper)
+        return WindowSnapshot(self.start, self.end, t.rows, t.rejected, sample, quality, closed, profile, share, rules)
 
 
 SlidingBatch = tuple[float, pa.RecordBatch, np.ndarray, str | None]
@@ -247,7 +270,7 @@ class SlidingWindow:
         return self._batches[0][0] if self._batches else None
 
     def snapshot(self) -> WindowSnapshot:
-        tally = _Tally(len(self.shaper.names))
+        tally = _Tally(self.shaper)
         tally.rows = self._rows
         tally.rejected = self.rejected
         for _, _, counts, _ in self._batches:
@@ -260,7 +283,8 @@ class SlidingWindow:
         start = self._batches[0][0] if self._batches else math.nan
         end = self._batches[-1][0] if self._batches else None
         profile = self.shaper.profile
-        return WindowSnapshot(start, end, self._rows, self.rejected, table, tally.quality(profile), False, profile)
+        quality, rules = tally.quality(profile), tally.rules(self.shaper)
+        return WindowSnapshot(start, end, self._rows, self.rejected, table, quality, False, profile, rules=rules)
 
     def reshape(self, shaper: RowShaper) -> None:
         """Keep the rows for another reference: conform them to its schema and count them against it."""

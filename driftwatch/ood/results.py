@@ -28,6 +28,31 @@ class Exemplar:
 
 
 @dataclass(frozen=True)
+class RuleCounts:
+    """The per-value rules counted on every row a window received, not only on its sample."""
+
+    rows: int
+    ood_rows: int  # rows at least one rule fired on
+    by_reason: dict[str, int]
+    features: dict[str, int]  # rows any rule fired on, per feature
+
+    @property
+    def rate(self) -> float:
+        return self.ood_rows / self.rows if self.rows else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        ranked = sorted(self.features.items(), key=lambda kv: (-kv[1], kv[0]))
+        share = (lambda n: n / self.rows) if self.rows else (lambda n: 0.0)
+        return {
+            "rate": self.rate,
+            "rows": self.rows,
+            "ood_rows": self.ood_rows,
+            "by_reason": {r: share(n) for r, n in self.by_reason.items()},
+            "features": {name: share(n) for name, n in ranked if n},
+        }
+
+
+@dataclass(frozen=True)
 class OodResult:
     """Rows scored, how many were out of distribution, and for which reasons and features."""
 
@@ -41,6 +66,8 @@ class OodResult:
     disabled: dict[str, str] = field(default_factory=dict)
     exemplars: list[Exemplar] = field(default_factory=list)
     duration_seconds: float = 0.0
+    # a live window's rules over all of its rows (the fields above describe the sample the check scored)
+    rules: RuleCounts | None = None
 
     @property
     def rate(self) -> float:
@@ -65,4 +92,5 @@ class OodResult:
             "reasons": self.reasons,
             "disabled": self.disabled,
             "exemplars": len(self.exemplars),
+            "rules": None if self.rules is None else self.rules.to_dict(),
         }

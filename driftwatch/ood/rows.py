@@ -1,4 +1,4 @@
-"""A table's feature columns aligned row by row, read once and shared by every OOD reason."""
+"""A table's feature columns aligned row by row, read once and shared by every OOD reason and the live counts."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from driftwatch.live.rowbatch import TYPE_ERRORS_COLUMN
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import labels_aligned, numeric_aligned
-from driftwatch.types import Kind
+from driftwatch.types import TYPE_ERRORS_COLUMN, Kind
 
 
 @dataclass(frozen=True)
@@ -37,50 +36,74 @@ class RowFrame:
     def names(self) -> list[str]:
         return [c.feature.name for c in self.columns]
 
+    def blank(self) -> np.ndarray:
+        """A (rows, features) mask with nothing set, column-major: each feature's rows are contiguous."""
+        return np.zeros((self.rows, len(self.columns)), dtype=bool, order="F")
 
-def read_rows(profile: ReferenceProfile, table: pa.Table) -> RowFrame:
+
+def read_rows(profile: ReferenceProfile, table: pa.Table | pa.RecordBatch) -> RowFrame:
     """Align `table` (raw input, or rows the live window shaped) to the profile's features."""
     rows = table.num_rows
-    shaped = _shaped_errors(table, len(profile.features))
-    columns = []
-    for i, f in enumerate(profile.features):
-        if f.name not in table.column_names:
-            columns.append(_absent(f, rows))
-            continue
-        raw = table.column(f.name)
-        if f.kind == Kind.NUMERIC:
-            numbers, unreadable = numeric_aligned(raw)
-            if shaped is not None:
-                unreadable = shaped[i]
-            missing = np.isnan(numbers) & ~unreadable
-            columns.append(Column(f, numbers, None, missing, unreadable, False))
-        else:
-            labels, unreadable = labels_aligned(raw, f.kind)
-            if shaped is not None:
-                unreadable = shaped[i]
-            nulls = labels.is_null().to_numpy(zero_copy_only=False)
-            columns.append(Column(f, None, labels, nulls & ~unreadable, unreadable, False))
+    errors = shaped_errors(table, len(profile.features))
+    names = set(table.schema.names)
+    columns = [
+        read_column(f, table.column(f.name) if f.name in names else None, rows, None if errors is None else errors[i])
+        for i, f in enumerate(profile.features)
+    ]
     return RowFrame(rows, columns)
 
 
-def _absent(f: FeatureProfile, rows: int) -> Column:
-    none = np.zeros(rows, dtype=bool)
+def read_column(
+    f: FeatureProfile, raw: pa.Array | pa.ChunkedArray | None, rows: int, shaped: np.ndarray | None
+) -> Column:
+    """One feature's values (`raw` None: the table has none); `shaped`: the unreadable rows of live-window rows.
+
+    Rows a live window shaped are in the feature's type already (float64 or string) and carry their type errors,
+    so they are read as they are; other tables are converted, and their unreadable values found, here.
+    """
+    if raw is None:
+        missing = np.ones(rows, dtype=bool)
+        none = np.zeros(rows, dtype=bool)
+        if f.kind == Kind.NUMERIC:
+            return Column(f, np.full(rows, np.nan), None, missing, none, True)
+        return Column(f, None, pa.nulls(rows, pa.string()), missing, none, True)
+    if shaped is not None and isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks()
+    numbers = labels = None
     if f.kind == Kind.NUMERIC:
-        return Column(f, np.full(rows, np.nan), None, ~none, none, True)
-    return Column(f, None, pa.nulls(rows, pa.string()), ~none, none, True)
+        if shaped is None:
+            numbers, unreadable = numeric_aligned(raw)
+        else:
+            numbers, unreadable = raw.to_numpy(zero_copy_only=False), shaped
+        missing = np.isnan(numbers)
+    else:
+        if shaped is None:
+            labels, unreadable = labels_aligned(raw, f.kind)
+        else:
+            labels, unreadable = raw, shaped
+        missing = labels.is_null().to_numpy(zero_copy_only=False)
+    if unreadable.any():
+        missing &= ~unreadable
+    return Column(f, numbers, labels, missing, unreadable, False)
 
 
-def _shaped_errors(table: pa.Table, n_features: int) -> np.ndarray | None:
-    """Per feature, the rows a live window marked unreadable (None for a table that was not shaped)."""
-    if TYPE_ERRORS_COLUMN not in table.column_names:
+def shaped_errors(table: pa.Table | pa.RecordBatch, n_features: int) -> dict[int, np.ndarray] | None:
+    """The rows a live window marked unreadable, per feature that has any (None for a table that was not shaped)."""
+    if TYPE_ERRORS_COLUMN not in table.schema.names:
         return None
-    out = np.zeros((n_features, table.num_rows), dtype=bool)
-    col = table.column(TYPE_ERRORS_COLUMN).combine_chunks()
+    rows = table.num_rows
+    none = np.zeros(rows, dtype=bool)
+    col = table.column(TYPE_ERRORS_COLUMN)
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    out = dict.fromkeys(range(n_features), none)
     if col.null_count == len(col):
         return out
     lists = pc.split_pattern(col, ",")
-    rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    at = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
     idx = pc.cast(pc.list_flatten(lists), pa.int64()).to_numpy(zero_copy_only=False)
-    keep = idx < n_features
-    out[idx[keep], rows[keep]] = True
+    for i in np.unique(idx[idx < n_features]).tolist():
+        mask = np.zeros(rows, dtype=bool)
+        mask[at[idx == i]] = True
+        out[i] = mask
     return out

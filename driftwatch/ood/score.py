@@ -17,23 +17,31 @@ from driftwatch.ood.rows import RowFrame, read_rows
 from driftwatch.reference.profile import ReferenceProfile
 
 
+def fitted_reasons(
+    profile: ReferenceProfile, settings: OodSettings, names: tuple[str, ...]
+) -> tuple[list[Reason], dict[str, str]]:
+    """The reasons of `names` that settings enable, fitted, and those that cannot run on this reference, with why."""
+    reasons: list[Reason] = []
+    disabled: dict[str, str] = {}
+    for name in names:
+        if not getattr(settings.reasons, name).enabled:
+            continue
+        reason = REASONS[name](profile, settings)
+        why = reason.unavailable
+        if why is None:
+            reasons.append(reason)
+        else:
+            disabled[name] = why
+    return reasons, disabled
+
+
 class OodModel:
     """The enabled reasons of one reference version and settings, fitted once."""
 
     def __init__(self, profile: ReferenceProfile, settings: OodSettings):
         self.profile = profile
         self.settings = settings
-        self.reasons: list[Reason] = []
-        self.disabled: dict[str, str] = {}
-        for name in ORDER:
-            if not getattr(settings.reasons, name).enabled:
-                continue
-            reason = REASONS[name](profile, settings)
-            why = reason.unavailable
-            if why is None:
-                self.reasons.append(reason)
-            else:
-                self.disabled[name] = why
+        self.reasons, self.disabled = fitted_reasons(profile, settings, ORDER)
 
     def score(self, table: pa.Table) -> OodResult:
         """Per-row verdicts over `table`, summarised, with the top-k OOD rows as redacted exemplars."""

@@ -396,6 +396,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
                     rows=snap.rows,
                     look_share=snap.look_share,
                     ood=live.config.ood,
+                    rules=snap.rules,
                 )
             except Exception:
                 state.count("error")

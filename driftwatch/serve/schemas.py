@@ -125,6 +125,16 @@ class DecisionOut(_Model):
     level: float | None = Field(description="alpha * look_share, what every adjusted p-value is compared with.")
 
 
+class RulesOut(_Model):
+    """The per-value OOD rules counted on every row the live window received, not only on the check's sample."""
+
+    rate: float = Field(description="Share of the window's rows at least one rule fired on.")
+    rows: int = Field(description="Rows the window received (all of them, not the sample).")
+    ood_rows: int
+    by_reason: dict[str, float] = Field(description="Per rule, the share of the window's rows it flagged.")
+    features: dict[str, float] = Field(description="Per feature, the share of the window's rows a rule flagged it in.")
+
+
 class OodOut(_Model):
     """The check's rows scored out of distribution: rates of all rows scored, by reason and by feature."""
 
@@ -137,6 +147,9 @@ class OodOut(_Model):
     reasons: list[str] = Field(description="The reasons that ran.")
     disabled: dict[str, str] = Field(description="Enabled reasons that could not run on this reference, and why.")
     exemplars: int = Field(description="OOD rows kept as exemplars (redacted), most novel first.")
+    rules: RulesOut | None = Field(
+        default=None, description="The rules over every row of a live window; null for a file check."
+    )
 
 
 class _Verdict(_Model):

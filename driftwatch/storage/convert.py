@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from driftwatch.checks.results import CheckResult, FeatureResult
-from driftwatch.ood.results import Exemplar, OodResult
+from driftwatch.ood.results import Exemplar, OodResult, RuleCounts
 from driftwatch.storage.models import Check, ExemplarRow, FeatureResultRow
 from driftwatch.storage.records import (
     PRE_DECISION_RULE,
@@ -84,6 +84,7 @@ def ood_columns(ood: OodResult | None) -> dict[str, Any]:
         "disabled": dict(ood.disabled),
         "duration_seconds": finite(ood.duration_seconds) or 0.0,
         "exemplars": len(ood.exemplars),
+        "rules": None if ood.rules is None else asdict(ood.rules),
     }
     exemplars = [exemplar_row(e, rank) for rank, e in enumerate(ood.exemplars)]
     return {"ood_rate": finite(ood.rate), "ood_rows": int(ood.ood_rows), "ood": summary, "exemplars": exemplars}
@@ -147,6 +148,7 @@ def ood_result(c: Check, exemplars: tuple[ExemplarRecord, ...] | None) -> OodRes
         disabled=dict(s["disabled"]),
         exemplars=[e.to_exemplar() for e in exemplars or ()],
         duration_seconds=float(s.get("duration_seconds", 0.0)),
+        rules=RuleCounts(**s["rules"]) if s.get("rules") else None,
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
-from driftwatch.ood.results import Exemplar, OodResult
+from driftwatch.ood.results import Exemplar, OodResult, RuleCounts
 from driftwatch.storage.records import PRE_DECISION_RULE, pre_decision_feature_rule
 from driftwatch.types import Kind, MultipleTesting, Status
 
@@ -214,6 +214,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _ood(ood: dict[str, Any]) -> OodResult:
+    rules = ood.get("rules")  # absent: queued before rules were counted on every row
+    exemplars = [Exemplar(**e) for e in ood["exemplars"]]
+    return OodResult(**{**ood, "exemplars": exemplars, "rules": None if rules is None else RuleCounts(**rules)})
+
+
 def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
     r = dict(body["result"])
     features = [_feature(f) for f in r.pop("features")]
@@ -222,7 +228,7 @@ def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
     result = CheckResult(
         **{**r, "status": Status(r["status"]), "multiple_testing": MultipleTesting(r["multiple_testing"])},
         features=features,
-        ood=None if ood is None else OodResult(**{**ood, "exemplars": [Exemplar(**e) for e in ood["exemplars"]]}),
+        ood=None if ood is None else _ood(ood),
     )
     return PendingCheck(
         seq=seq,

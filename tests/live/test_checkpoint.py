@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from driftwatch import demo
-from driftwatch.config import MonitorConfig
+from driftwatch.config import MonitorConfig, OodSettings
 from driftwatch.errors import MonitorRestoringError
 from driftwatch.live.checkpoint import MAGIC, CheckpointError, load_checkpoint
 from driftwatch.live.monitor import LiveMonitor
@@ -37,6 +37,7 @@ def _feed(live: LiveMonitor, seeds: range, at: float, rows: int = 40) -> int:
 
 def _same(a: WindowSnapshot, b: WindowSnapshot) -> None:
     assert (a.start, a.end, a.rows, a.rejected, a.quality) == (b.start, b.end, b.rows, b.rejected, b.quality)
+    assert a.rules == b.rules and a.rules is not None and a.rules.rows == a.rows
     assert a.sample.num_rows == b.sample.num_rows
     for name in a.sample.column_names:
         x, y = (t.column(name).to_numpy(zero_copy_only=False) for t in (a.sample, b.sample))
@@ -141,6 +142,11 @@ def test_a_stale_or_missing_checkpoint_falls_back_to_a_full_replay(tmp_path: Pat
     resized = LiveMonitor(wider, _profile(wider), tmp_path, seed=2)
     resized.restore(T0 + 6)
     assert resized.progress.checkpoint == "stale: taken with other window settings"
+    stricter = mon.model_copy(update={"ood": OodSettings(reasons={"out_of_range": {"tolerance": 0.0}})})
+    recounted = LiveMonitor(stricter, live.profile, tmp_path, seed=2)
+    recounted.restore(T0 + 6)
+    assert recounted.progress.checkpoint == "stale: taken with other OOD rules"
+    assert recounted.progress.replayed_rows == 400  # every row counted again under the rules in force
     live.checkpoint_path.unlink()
     none = LiveMonitor(mon, live.profile, tmp_path, seed=2)
     none.restore(T0 + 6)

@@ -174,7 +174,7 @@ def test_conform_rows_reindexes_type_errors() -> None:
     assert norm.column("__type_errors").to_pylist() == ["0,1", None, "0"]
     moved = conform_rows(norm, new.schema)
     assert moved.column("__type_errors").to_pylist() == ["1", None, None]
-    assert new.counts(moved)[:, TYPE_ERRORS].tolist() == [0, 1]
+    assert new.counts(moved)[:-1, TYPE_ERRORS].tolist() == [0, 1]
     assert conform_rows(norm, old.schema) is norm
 
 

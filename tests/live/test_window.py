@@ -39,7 +39,7 @@ def test_row_shaper_counts_exactly() -> None:
     norm = shaper.normalize(table)
     assert norm.unknown_columns == ("extra",)
     counts = shaper.counts(norm.batch)
-    age, channel, symptoms = counts
+    age, channel, symptoms, _ = counts
     assert age[MISSING] == 1 and age[TYPE_ERRORS] == 1 and age[OUT_OF_RANGE] == 2  # 500 and inf
     assert channel[MISSING] == 1 and channel[UNSEEN] == 2  # whatsapp, "3"
     assert symptoms[MISSING] == 1

@@ -1,9 +1,11 @@
 """OOD reasons by name: the per-value rules and the multivariate novelty score."""
 
 from driftwatch.ood.reasons import categories, missing, novelty, ranges, unreadable  # noqa: F401 (registration)
-from driftwatch.ood.reasons.base import REASONS, Flags, Reason
+from driftwatch.ood.reasons.base import REASONS, Flags, Reason, Rule
 
 # The order reasons are reported in.
 ORDER = ("out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel")
+# The per-value rules, counted on every ingested row (novelty runs on a check's sample).
+RULES = tuple(name for name in ORDER if issubclass(REASONS[name], Rule))
 
-__all__ = ["ORDER", "REASONS", "Flags", "Reason"]
+__all__ = ["ORDER", "REASONS", "RULES", "Flags", "Reason", "Rule"]

@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 
 from driftwatch.config.ood import OodSettings
-from driftwatch.ood.rows import RowFrame
-from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.ood.rows import Column, RowFrame
+from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,26 @@ class Reason(ABC):
     @abstractmethod
     def evaluate(self, frame: RowFrame) -> Flags:
         """Which rows (and features) this reason flags."""
+
+
+class Rule(Reason):
+    """A per-value reason, judged one feature at a time: cheap enough to count on every ingested row."""
+
+    def applies(self, feature: FeatureProfile) -> bool:
+        """Whether this rule can fire on `feature` at all (live counting skips the features it cannot)."""
+        return True
+
+    @abstractmethod
+    def fires(self, j: int, column: Column) -> np.ndarray | None:
+        """The rows of feature `j` this rule flags (None: it never fires on this feature)."""
+
+    def evaluate(self, frame: RowFrame) -> Flags:
+        fired = frame.blank()
+        for j, column in enumerate(frame.columns):
+            rows = self.fires(j, column)
+            if rows is not None:
+                fired[:, j] = rows
+        return Flags(fired)
 
 
 REASONS: dict[str, type[Reason]] = {}

@@ -7,20 +7,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftwatch.config.ood import OodSettings
-from driftwatch.ood.reasons.base import Flags, Reason, register
-from driftwatch.ood.rows import RowFrame
-from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.ood.reasons.base import Rule, register
+from driftwatch.ood.rows import Column
+from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 
 
 @register
-class UnseenCategory(Reason):
+class UnseenCategory(Rule):
     """A categorical value outside the reference's categories with at least min_frequency of its rows."""
 
     name = "unseen_category"
 
     def __init__(self, profile: ReferenceProfile, settings: OodSettings):
         super().__init__(profile, settings)
-        floor = settings.reasons.unseen_category.min_frequency
+        floor = self.min_frequency = settings.reasons.unseen_category.min_frequency
         # Per categorical feature, the categories that count as seen.
         self.known: dict[str, pa.Array] = {}
         for f in profile.features:
@@ -30,15 +30,13 @@ class UnseenCategory(Reason):
             keep = counts >= floor * f.rows if floor > 0 else counts > 0
             self.known[f.name] = pa.array([str(c) for c in cats[keep]], pa.string())
 
-    def evaluate(self, frame: RowFrame) -> Flags:
-        fired = np.zeros((frame.rows, len(frame.columns)), dtype=bool)
-        known = self.known
-        for j, col in enumerate(frame.columns):
-            seen = known.get(col.feature.name)
-            if col.labels is None or seen is None:
-                continue
-            # is_in says false, not null, for a missing label: missing values are unexpected_missing's to judge
-            inside = pc.is_in(col.labels, value_set=seen).to_numpy(zero_copy_only=False)
-            present = col.labels.is_valid().to_numpy(zero_copy_only=False)
-            fired[:, j] = ~inside & present
-        return Flags(fired)
+    def applies(self, feature: FeatureProfile) -> bool:
+        return feature.name in self.known
+
+    def fires(self, j: int, column: Column) -> np.ndarray | None:
+        seen = self.known.get(column.feature.name)
+        if column.labels is None or seen is None or column.absent:
+            return None
+        # is_in says false, not null, for a missing label: missing values are unexpected_missing's to judge
+        inside = pc.is_in(column.labels, value_set=seen).to_numpy(zero_copy_only=False)
+        return ~inside & column.labels.is_valid().to_numpy(zero_copy_only=False)

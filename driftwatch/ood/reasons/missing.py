@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftwatch.ood.reasons.base import Flags, Reason, register
-from driftwatch.ood.rows import RowFrame
+from driftwatch.ood.reasons.base import Rule, register
+from driftwatch.ood.rows import Column
+from driftwatch.reference.profile import FeatureProfile
 
 
 @register
-class UnexpectedMissing(Reason):
+class UnexpectedMissing(Rule):
     """A missing value in a feature whose reference missing share is at most max_reference_rate."""
 
     name = "unexpected_missing"
 
-    def evaluate(self, frame: RowFrame) -> Flags:
-        ceiling = self.settings.reasons.unexpected_missing.max_reference_rate
-        fired = np.zeros((frame.rows, len(frame.columns)), dtype=bool)
-        for j, col in enumerate(frame.columns):
-            if col.feature.missing_rate <= ceiling:
-                fired[:, j] = col.missing
-        return Flags(fired)
+    def applies(self, feature: FeatureProfile) -> bool:
+        return feature.missing_rate <= self.settings.reasons.unexpected_missing.max_reference_rate
+
+    def fires(self, j: int, column: Column) -> np.ndarray | None:
+        return column.missing if self.applies(column.feature) else None

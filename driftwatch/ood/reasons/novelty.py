@@ -32,7 +32,7 @@ class Novel(Reason):
 
     def evaluate(self, frame: RowFrame) -> Flags:
         detector = self.detector
-        fired = np.zeros((frame.rows, len(frame.columns)), dtype=bool)
+        fired = frame.blank()
         if isinstance(detector, str):
             return Flags(fired)
         x = encode(detector.enc, frame)

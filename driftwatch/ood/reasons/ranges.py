@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from driftwatch.config.ood import OodSettings
-from driftwatch.ood.reasons.base import Flags, Reason, register
-from driftwatch.ood.rows import RowFrame
-from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.ood.reasons.base import Rule, register
+from driftwatch.ood.rows import Column
+from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 
 
 @register
-class OutOfRange(Reason):
+class OutOfRange(Rule):
     """A finite value below the low quantile or above the high one, each moved out by tolerance x their gap."""
 
     name = "out_of_range"
@@ -28,14 +28,12 @@ class OutOfRange(Reason):
             pad = rule.tolerance * (hi - lo)
             self.bounds[f.name] = (float(lo - pad), float(hi + pad))
 
-    def evaluate(self, frame: RowFrame) -> Flags:
-        fired = np.zeros((frame.rows, len(frame.columns)), dtype=bool)
-        bounds = self.bounds
-        for j, col in enumerate(frame.columns):
-            limits = bounds.get(col.feature.name)
-            if col.numbers is None or limits is None:
-                continue
-            with np.errstate(invalid="ignore"):
-                # +-inf is outside any range; NaN (missing or unreadable) is another reason's
-                fired[:, j] = (col.numbers < limits[0]) | (col.numbers > limits[1])
-        return Flags(fired)
+    def applies(self, feature: FeatureProfile) -> bool:
+        return feature.name in self.bounds
+
+    def fires(self, j: int, column: Column) -> np.ndarray | None:
+        limits = self.bounds.get(column.feature.name)
+        if column.numbers is None or limits is None:
+            return None
+        # +-inf is outside any range; NaN (missing or unreadable) compares false: it is another reason's
+        return (column.numbers < limits[0]) | (column.numbers > limits[1])

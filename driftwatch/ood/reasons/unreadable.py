@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftwatch.ood.reasons.base import Flags, Reason, register
-from driftwatch.ood.rows import RowFrame
+from driftwatch.ood.reasons.base import Rule, register
+from driftwatch.ood.rows import Column
 
 
 @register
-class Unreadable(Reason):
+class Unreadable(Rule):
     """Text where a number belongs, a list or object where a label belongs."""
 
     name = "type_error"
 
-    def evaluate(self, frame: RowFrame) -> Flags:
-        if not frame.columns:
-            return Flags(np.zeros((frame.rows, 0), dtype=bool))
-        return Flags(np.stack([c.unreadable for c in frame.columns], axis=1))
+    def fires(self, j: int, column: Column) -> np.ndarray | None:
+        return column.unreadable
