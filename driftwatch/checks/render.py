@@ -88,6 +88,8 @@ def ood_line(result: CheckResult) -> str | None:
     if top:
         line += "; features " + ", ".join(f"{n} {_pct(k / ood.rows)}" for n, k in top)
     line += f" (novelty at alpha {_fmt(ood.alpha)})" if "novel" in ood.reasons else ""
+    if ood.rules is not None:
+        line += f"; the value rules, counted on all {ood.rules.rows} window rows: {_pct(ood.rules.rate)}"
     for reason, why in ood.disabled.items():
         line += f"; {reason} disabled: {why}"
     return line + "."

@@ -244,17 +244,25 @@ def _ood_families(states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
         "1 for an OOD reason that ran in the latest verdict; 0 for one switched off or unavailable.",
         REASON_LABELS,
     )
+    rules = _gauge(
+        "driftwatch_ood_rules_ratio",
+        "Share of all rows of the latest verdict's live window at least one per-value OOD rule fired on.",
+    )
+    rule_rows = _gauge("driftwatch_ood_rules_rows", "Rows of the latest verdict's live window the OOD rules counted.")
     for name, state in states:
         ood = _verdict_ood(state.last)
         if ood is None:
             continue
         ratio.add_metric([name], ood.rate)
+        if ood.rules is not None:
+            rules.add_metric([name], ood.rules.rate)
+            rule_rows.add_metric([name], ood.rules.rows)
         for reason in (*ORDER, *sorted(set(ood.reasons) - set(ORDER))):
             ran = reason in ood.reasons
             enabled.add_metric([name, reason], float(ran))
             if ran:  # a reason that did not run has no rate, not a rate of 0
                 by_reason.add_metric([name, reason], ood.reason_rate(reason))
-    yield from (ratio, by_reason, enabled)
+    yield from (ratio, by_reason, enabled, rules, rule_rows)
 
 
 def _reference_families(d: Daemon) -> Iterator[Metric]:

@@ -81,6 +81,9 @@ def test_the_check_and_its_exemplars_over_http(sqlite_daemon: tuple[DaemonProces
         check = c.get(f"/v1/checks/{ids[0]}").json()
         assert check["ood"]["ood_rows"] >= 6 and check["ood"]["exemplars"] >= 6
         assert {"out_of_range", "unseen_category"} <= set(check["ood"]["by_reason"])
+        rules = check["ood"]["rules"]  # counted on every row the window received, as it arrived
+        assert rules["rows"] == check["rows"] and rules["ood_rows"] >= 6
+        assert rules["by_reason"]["out_of_range"] * rules["rows"] >= 6 and "novel" not in rules["by_reason"]
         listed = c.get("/v1/monitors/triage/checks").json()["checks"]
         assert {r["id"]: r["ood"]["exemplars"] for r in listed}[ids[0]] == check["ood"]["exemplars"]
         resp = c.get(f"/v1/checks/{ids[0]}/exemplars")

@@ -376,6 +376,10 @@ def test_ood_series_follow_the_exported_verdict(tmp_path: Path) -> None:
         assert exported["driftwatch_ood_reason_enabled"] == dict.fromkeys(ORDER, 1.0)
         assert exported["driftwatch_feature_ood_ratio"] == {f: n / ood.rows for f, n in ood.features.items()}
         assert len(exported["driftwatch_feature_ood_ratio"]) == 6
+        samples = _samples(daemon, registry)
+        rules = {n: [x.value for x in samples[n]] for n in ("driftwatch_ood_rules_ratio", "driftwatch_ood_rules_rows")}
+        assert rules == {"driftwatch_ood_rules_ratio": [ood.rules.rate], "driftwatch_ood_rules_rows": [400.0]}
+        assert ood.rules.rows == 400 and 0.3 < ood.rules.rate <= ood.rate  # novelty is the sample's alone
 
         # The window ends: its final check is the verdict; the new window's 30 rows are too few to replace it.
         clock.t = t0 + 605
