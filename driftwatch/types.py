@@ -27,6 +27,8 @@ class Status(StrEnum):
     # Too few usable values to compare distributions; a calibrated decision judges the missing rate alone.
     MOSTLY_MISSING = "mostly_missing"
     NO_REFERENCE_VALUES = "no_reference_values"
+    # A text feature judged through its derived signals (`<feature>.language`, ...); its own row has quality only.
+    SIGNALS = "signals"
     ERROR = "error"
 
 

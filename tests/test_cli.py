@@ -37,7 +37,12 @@ def test_drifted_batch_fails_and_names_features(example_config: Path) -> None:
     assert doc["dataset_drift"] is True
     assert doc["drift_share"] >= 0.5
     drifted = {f["name"] for f in doc["features"] if f["drifted"]}
-    assert {"patient_age", "temperature_c", "channel", "arrival_mode", "symptoms"} <= drifted
+    assert {"patient_age", "temperature_c", "channel", "arrival_mode", "symptoms.language"} <= drifted
+    assert {"symptoms.length", "symptoms.oov_rate", "symptoms.code_switching", "symptoms.script"} <= drifted
+    text = doc["text"]["symptoms"]
+    assert text["languages"]["en"]["reference"] == 1.0 and text["languages"]["en"]["current"] < 0.7
+    assert set(text["new_languages"]) >= {"es", "fr", "de", "it", "pt"}
+    assert text["code_switching"]["current"] > text["code_switching"]["reference"] == 0.0
     for f in doc["features"]:
         assert {"name", "kind", "method", "score", "threshold", "drifted", "status"} <= f.keys()
     by_name = {f["name"]: f for f in doc["features"]}
@@ -93,9 +98,11 @@ def test_piped_table_keeps_full_names_and_methods(example_config: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert "triage: DATASET DRIFT: 10 of 10 features drifted (100%, threshold 50%) on 1000 rows" in lines[0]
+    # 9 columns and the 5 signals of symptoms (judged through them, not itself)
+    assert "triage: DATASET DRIFT: 14 of 14 features drifted (100%, threshold 50%) on 1000 rows" in lines[0]
     expected = {
-        "symptoms": "abs_text_content_drift",
+        "symptoms": "-",  # judged through its signals
+        "symptoms.code_switching": "jensenshannon",
         "predicted_urgency (prediction)": "jensenshannon",
         "temperature_c": "wasserstein",
         "arrival_mode": "jensenshannon",
@@ -159,9 +166,8 @@ def test_config_validate(example_config: Path, tmp_path: Path) -> None:
 
 def test_config_validate_says_what_ood_runs(example_config: Path, tmp_path: Path) -> None:
     proc = run("config", "validate", "-c", str(example_config))
-    assert "ood: out_of_range, unseen_category, unexpected_missing, type_error, novel (novel at alpha 0.01)" in (
-        proc.stdout
-    )
+    reasons = "out_of_range, unseen_category, unexpected_missing, type_error, unseen_language, unseen_script, novel"
+    assert f"ood: {reasons} (novel at alpha 0.01)" in proc.stdout
     small = tmp_path / "small.csv"
     small.write_text("\n".join((EXAMPLES / "reference.csv").read_text().splitlines()[:151]) + "\n")
     tiny = tmp_path / "tiny.yaml"

@@ -16,11 +16,13 @@ from driftwatch.checks.decide import JUDGED, by_calibration, by_threshold
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.checks.stattests.base import CurrentValues, Outcome
-from driftwatch.config import DriftSettings, OodSettings
+from driftwatch.config import DriftSettings, OodSettings, TextSettings
 from driftwatch.ood.results import RuleCounts
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
+from driftwatch.text.derive import current_signals
+from driftwatch.text.summary import summarize
 from driftwatch.types import Kind, Status
 
 
@@ -36,12 +38,14 @@ def run_check(
     look_share: float = 1.0,
     ood: OodSettings | None = None,
     rules: RuleCounts | None = None,
+    text: TextSettings | None = None,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
     A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample, and
     `look_share`, this look's share of the window's alpha (checks/looks.py). With `ood`, the rows of `current`
-    are also scored out of distribution (ood/score.py); a live window adds its `rules` counted on every row.
+    are also scored out of distribution (ood/score.py); a live window adds its `rules` counted on every row. Text
+    features are judged through their derived signals (text/derive.py), unless a text test is named for them.
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -49,10 +53,17 @@ def run_check(
     rows = current.num_rows if rows is None else rows
     results = []
     calibrated = settings.decision == "calibrated"
-    for feature in profile.features:
-        result, outcome, values = _check_feature(feature, current, settings, enough, fast)
+    signals = current_signals(profile, current, text or TextSettings()) if profile.signals and enough else {}
+    for feature in profile.judged:
+        table = current
+        if feature.schema.signal_of is not None:
+            if feature.name not in signals:  # its text column is absent: that feature's result says so
+                continue
+            table = pa.table({feature.name: signals[feature.name]})  # a capped signal has fewer rows
+        derived = [s.name for s in profile.signals if s.schema.signal_of == feature.name]
+        result, outcome, values = _check_feature(feature, table, settings, enough, fast, derived)
         if calibrated and enough:
-            result = _calibrate(profile, feature, result, outcome, values, current.num_rows, settings)
+            result = _calibrate(profile, feature, result, outcome, values, table.num_rows, settings)
         if quality is not None and feature.name in quality:
             result = replace(result, quality=quality[feature.name])
         results.append(result)
@@ -64,7 +75,11 @@ def run_check(
     judged = [r for r in results if r.status in JUDGED]
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
-    ood_result = score_ood(profile, current, ood) if ood is not None and current.num_rows else None
+    scored = current  # with the text signals of every row, for unseen_language and unseen_script
+    for name, values in signals.items():
+        if len(values) == current.num_rows:
+            scored = scored.append_column(name, values)
+    ood_result = score_ood(profile, scored, ood) if ood is not None and current.num_rows else None
     if ood_result is not None and rules is not None:
         ood_result = replace(ood_result, rules=rules)
     return CheckResult(
@@ -86,6 +101,7 @@ def run_check(
         look_share=look_share,
         level=level if calibrated else None,
         ood=ood_result,
+        text=summarize(profile, current, signals) if signals else {},
     )
 
 
@@ -128,7 +144,7 @@ def _calibrate(
 
 
 def _check_feature(
-    feature: FeatureProfile, current: pa.Table, settings: DriftSettings, enough: bool, fast: bool
+    feature: FeatureProfile, current: pa.Table, settings: DriftSettings, enough: bool, fast: bool, derived: list[str]
 ) -> tuple[FeatureResult, Outcome | None, CurrentValues | None]:
     kind = feature.kind
     base = dict(
@@ -165,7 +181,10 @@ def _check_feature(
             None,
             None,
         )
-    method = feature.schema.method or settings.methods.get(kind) or _default(feature, values)
+    named = feature.schema.method or settings.methods.get(kind)
+    if derived and named is None:
+        return _no_test(common, Status.SIGNALS, f"judged through its {len(derived)} text signals"), None, None
+    method = named or _default(feature, values)
     spec = lookup(method)
     threshold = feature.schema.threshold or settings.thresholds.get(kind) or spec.default_threshold
     try:

@@ -95,8 +95,24 @@ def ood_line(result: CheckResult) -> str | None:
     return line + "."
 
 
+def text_lines(result: CheckResult) -> list[str]:
+    """Per text feature, its languages now (and in the reference), the new ones, and its code-switching rate."""
+    out = []
+    for name, t in result.text.items():
+        langs = sorted(t.languages.items(), key=lambda kv: -(kv[1][1] or 0))[:5]
+        shown = ", ".join(f"{k} {_pct(cur or 0)} (ref {_pct(ref or 0)})" for k, (ref, cur) in langs)
+        line = f"Text {name}: languages {shown}"
+        if t.new_languages:
+            line += "; new: " + ", ".join(f"{k} {_pct(v)}" for k, v in list(t.new_languages.items())[:5])
+        ref, cur = t.code_switching
+        if cur is not None:
+            line += f"; code-switching {_pct(cur)} (ref {_pct(ref or 0)})"
+        out.append(line + ".")
+    return out
+
+
 def _caption(result: CheckResult) -> str:
-    return "\n".join(x for x in (decision_line(result), ood_line(result)) if x)
+    return "\n".join(x for x in (decision_line(result), ood_line(result), *text_lines(result)) if x)
 
 
 def _calibrated(result: CheckResult) -> bool:

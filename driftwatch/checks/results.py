@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftwatch.ood.results import OodResult
+from driftwatch.text.summary import TextSummary
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # JSON output schema version; bump on incompatible changes (docs/configuration.md describes the fields).
@@ -19,6 +20,7 @@ _STATUS_ORDER = {
     Status.ERROR: 4,
     Status.NO_REFERENCE_VALUES: 5,
     Status.INSUFFICIENT_DATA: 6,
+    Status.SIGNALS: 7,
 }
 
 
@@ -68,6 +70,7 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
         "duration_seconds": result.duration_seconds,
         "features": [feature_dict(f) for f in by_severity(result.features)],
         "ood": result.ood.to_dict() if result.ood is not None else None,
+        "text": {name: t.to_dict() for name, t in result.text.items()},
     }
 
 
@@ -174,6 +177,8 @@ class CheckResult:
     level: float | None = None
     # rows of the checked sample out of distribution (None: OOD scoring disabled, or no rows)
     ood: OodResult | None = None
+    # per text feature with derived signals: its languages, code-switching, scripts and vocabulary
+    text: dict[str, TextSummary] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form, exactly what `driftwatch check --format json` prints."""

@@ -34,6 +34,7 @@ from driftwatch.config.service import (
     StorageSettings,
     TokenSpec,
 )
+from driftwatch.config.text import TextSettings
 from driftwatch.errors import ConfigError, UnknownMonitorError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -236,6 +237,7 @@ __all__ = [
     "Scope",
     "ServerSettings",
     "StorageSettings",
+    "TextSettings",
     "TokenSpec",
     "WindowSettings",
     "load_config",

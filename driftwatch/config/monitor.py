@@ -14,6 +14,7 @@ from pydantic import (
 from driftwatch.checks.stattests.catalog import lookup
 from driftwatch.config.base import NAME, Duration, Strict
 from driftwatch.config.ood import OodSettings
+from driftwatch.config.text import TextSettings
 from driftwatch.types import Kind, MultipleTesting
 
 
@@ -153,6 +154,7 @@ class MonitorConfig(Strict):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     file_source: FileSourceSettings | None = None
     ood: OodSettings = Field(default_factory=OodSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
     # Bounds Prometheus cardinality: the most severe features are exported first.
     max_exported_features: int = Field(default=100, ge=1)
 

@@ -36,6 +36,20 @@ class CategoryReason(Strict):
     min_frequency: float = Field(default=0.0, ge=0, lt=1)
 
 
+class LanguageReason(Strict):
+    """unseen_language: a text row in a language its reference texts never had, or had in less than `min_frequency`."""
+
+    enabled: bool = True
+    min_frequency: float = Field(default=0.0, ge=0, lt=1)
+
+
+class ScriptReason(Strict):
+    """unseen_script: a text row whose main script (or mixed, or mojibake) its reference texts never had."""
+
+    enabled: bool = True
+    min_frequency: float = Field(default=0.0, ge=0, lt=1)
+
+
 class MissingReason(Strict):
     """unexpected_missing: a missing value where the reference's missing share is at most `max_reference_rate`."""
 
@@ -67,6 +81,8 @@ class Reasons(Strict):
     unseen_category: CategoryReason = Field(default_factory=CategoryReason)
     unexpected_missing: MissingReason = Field(default_factory=MissingReason)
     type_error: TypeReason = Field(default_factory=TypeReason)
+    unseen_language: LanguageReason = Field(default_factory=LanguageReason)
+    unseen_script: ScriptReason = Field(default_factory=ScriptReason)
     novel: NovelReason = Field(default_factory=NovelReason)
 
 

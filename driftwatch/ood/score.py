@@ -27,6 +27,8 @@ def fitted_reasons(
         if not getattr(settings.reasons, name).enabled:
             continue
         reason = REASONS[name](profile, settings)
+        if not reason.applicable:
+            continue
         why = reason.unavailable
         if why is None:
             reasons.append(reason)

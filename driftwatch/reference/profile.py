@@ -23,7 +23,7 @@ from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labe
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
-PROFILE_FORMAT = 2
+PROFILE_FORMAT = 3
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # Whole reference rows kept with the profile, for what needs rows rather than columns (the novelty detector).
 ROW_SAMPLE = 20_000
@@ -123,9 +123,18 @@ class ReferenceProfile:
     # Up to ROW_SAMPLE whole reference rows, drawn at random (seeded by the version), one column per numeric
     # (float64, NaN where missing or unreadable) and categorical (strings, null where missing) feature.
     row_sample: pa.Table | None = None
+    # Derived features of the text features (`<feature>.<signal>`), profiled on the sampled rows' texts, and what
+    # a signal keeps of the reference (the vocabulary for oov_rate), by derived name.
+    signals: list[FeatureProfile] = field(default_factory=list)
+    signal_states: dict[str, pa.Table] = field(default_factory=dict)
+
+    @property
+    def judged(self) -> list[FeatureProfile]:
+        """The features a check compares: the monitored columns, then the derived text signals."""
+        return self.features + self.signals
 
     def feature(self, name: str) -> FeatureProfile:
-        for f in self.features:
+        for f in self.judged:
             if f.name == name:
                 return f
         raise KeyError(name)
@@ -140,18 +149,55 @@ def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source:
     skipped = [s for s in schemas if s.kind is None]
     if not features:
         raise DataError(f"monitor '{monitor.name}': no column of {source} can be monitored")
-    sample = _row_sample(table, features, version)
+    sampled = _sampled_rows(table, version)
+    sample = _row_sample(sampled, features)
+    signals, states = _signal_profiles(sampled, features, monitor)
     return ReferenceProfile(
-        monitor.name, version, source, table.num_rows, time.time(), features, skipped, row_sample=sample
+        monitor.name,
+        version,
+        source,
+        table.num_rows,
+        time.time(),
+        features,
+        skipped,
+        row_sample=sample,
+        signals=signals,
+        signal_states=states,
     )
 
 
-def _row_sample(table: pa.Table, features: list[FeatureProfile], version: str) -> pa.Table:
+def _sampled_rows(table: pa.Table, version: str) -> pa.Table:
+    """Up to ROW_SAMPLE rows of the reference, drawn at random, seeded by the version."""
     rows = table.num_rows
-    if rows > ROW_SAMPLE:
-        seed = int.from_bytes(hashlib.sha256(version.encode()).digest()[:8], "little")
-        idx = np.sort(np.random.default_rng(seed).choice(rows, ROW_SAMPLE, replace=False))
-        table = table.take(pa.array(idx))
+    if rows <= ROW_SAMPLE:
+        return table
+    seed = int.from_bytes(hashlib.sha256(version.encode()).digest()[:8], "little")
+    idx = np.sort(np.random.default_rng(seed).choice(rows, ROW_SAMPLE, replace=False))
+    return table.take(pa.array(idx))
+
+
+def _signal_profiles(
+    sampled: pa.Table, features: list[FeatureProfile], monitor: MonitorConfig
+) -> tuple[list[FeatureProfile], dict[str, pa.Table]]:
+    """Each text feature's signals over the sampled rows, profiled as features of their own kind."""
+    from driftwatch.text.derive import reference_values, signal_name, texts_of  # loads the language models
+    from driftwatch.text.signals import SIGNALS
+
+    profiles: list[FeatureProfile] = []
+    states: dict[str, pa.Table] = {}
+    for f in features:
+        if f.kind != Kind.TEXT or not monitor.text.signals:
+            continue
+        for signal, (values, state) in reference_values(texts_of(sampled.column(f.name)), monitor.text).items():
+            name = signal_name(f.name, signal)
+            schema = FeatureSchema(name, SIGNALS[signal].kind, f"{signal} of text feature {f.name}", signal_of=f.name)
+            profiles.append(_profile_feature(pa.chunked_array([values]), schema))
+            if state is not None:
+                states[name] = state
+    return profiles, states
+
+
+def _row_sample(table: pa.Table, features: list[FeatureProfile]) -> pa.Table:
     columns: dict[str, pa.Array] = {}
     for f in features:
         if f.kind == Kind.TEXT:  # texts are in the text profile; distances are measured on the other kinds
@@ -239,6 +285,8 @@ def reference_files(monitor: MonitorConfig, data_dir: Path) -> tuple[str, dict[s
 
 def _config_hash(monitor: MonitorConfig) -> str:
     relevant = monitor.model_dump(mode="json", include={"features", "ignore", "prediction_columns"})
+    # the signals derived, and the rows code-switching reads; the exported language count changes no profile
+    relevant["text"] = monitor.text.model_dump(mode="json", exclude={"exported_languages"})
     relevant["format"] = PROFILE_FORMAT
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:8]
 
@@ -292,8 +340,49 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def _write_cache(profile: ReferenceProfile, folder: Path) -> None:
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
-    meta_features = []
-    for i, f in enumerate(profile.features):
+    meta_features = _write_features(profile.features, tmp, "f")
+    meta_signals = _write_features(profile.signals, tmp, "s")
+    names = [f.name for f in profile.signals]
+    for name, state in profile.signal_states.items():
+        i = names.index(name)
+        _write_arrow(tmp / f"state{i}.arrow", state)
+        meta_signals[i]["state"] = f"state{i}.arrow"
+    doc = {
+        "format": PROFILE_FORMAT,
+        "monitor": profile.monitor,
+        "version": profile.version,
+        "source": profile.source,
+        "rows": profile.rows,
+        "created_at": profile.created_at,
+        "features": meta_features,
+        "signals": meta_signals,
+        "skipped": [asdict(s) for s in profile.skipped],
+    }
+    if profile.row_sample is not None:
+        _write_arrow(tmp / "rows.arrow", profile.row_sample)
+    (tmp / "profile.json").write_text(json.dumps(doc, indent=1))
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    os.replace(tmp, folder)
+
+
+def _write_arrow(path: Path, table: pa.Table) -> None:
+    with ipc.new_file(str(path), table.schema) as w:
+        w.write_table(table)
+
+
+def _read_arrow(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return ipc.open_file(source).read_all()
+
+
+def _write_features(features: list[FeatureProfile], folder: Path, prefix: str) -> list[dict]:
+    """Each feature's statistics (returned, for profile.json) and its values (`<prefix><i>.arrow`)."""
+    out = []
+    for i, f in enumerate(features):
         meta: dict = {
             "schema": asdict(f.schema),
             "rows": f.rows,
@@ -313,43 +402,15 @@ def _write_cache(profile: ReferenceProfile, folder: Path) -> None:
             assert f.text is not None
             meta["text"] = {k: v for k, v in asdict(f.text).items() if k != "values"}
             arrays = {"values": f.text.values}
-        with ipc.new_file(str(tmp / f"f{i}.arrow"), pa.schema([(k, v.type) for k, v in arrays.items()])) as w:
-            w.write_table(pa.table(arrays))
-        meta_features.append(meta)
-    doc = {
-        "format": PROFILE_FORMAT,
-        "monitor": profile.monitor,
-        "version": profile.version,
-        "source": profile.source,
-        "rows": profile.rows,
-        "created_at": profile.created_at,
-        "features": meta_features,
-        "skipped": [asdict(s) for s in profile.skipped],
-    }
-    if profile.row_sample is not None:
-        with ipc.new_file(str(tmp / "rows.arrow"), profile.row_sample.schema) as w:
-            w.write_table(profile.row_sample)
-    (tmp / "profile.json").write_text(json.dumps(doc, indent=1))
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
-    os.replace(tmp, folder)
+        _write_arrow(folder / f"{prefix}{i}.arrow", pa.table(arrays))
+        out.append(meta)
+    return out
 
 
-def _schema(d: dict) -> FeatureSchema:
-    return FeatureSchema(**{**d, "kind": Kind(d["kind"]) if d["kind"] else None})
-
-
-def _read_cache(folder: Path) -> ReferenceProfile:
-    doc = json.loads((folder / "profile.json").read_text())
-    if doc.get("format") != PROFILE_FORMAT:
-        raise ValueError("old profile format")
+def _read_features(metas: list[dict], folder: Path, prefix: str) -> list[FeatureProfile]:
     features = []
-    for i, meta in enumerate(doc["features"]):
-        with pa.memory_map(str(folder / f"f{i}.arrow")) as source:
-            table = ipc.open_file(source).read_all()
+    for i, meta in enumerate(metas):
+        table = _read_arrow(folder / f"{prefix}{i}.arrow")
         common = {k: meta[k] for k in ("rows", "missing", "non_finite", "type_errors")}
         schema = _schema(meta["schema"])
         if "numeric" in meta:
@@ -362,8 +423,21 @@ def _read_cache(folder: Path) -> ReferenceProfile:
             cats = table.column("categories").to_numpy().astype(object)
             counts = table.column("counts").to_numpy()
             features.append(FeatureProfile(schema, categorical=CategoricalProfile(cats, counts), **common))
-    with pa.memory_map(str(folder / "rows.arrow")) as source:
-        row_sample = ipc.open_file(source).read_all()
+    return features
+
+
+def _schema(d: dict) -> FeatureSchema:
+    return FeatureSchema(**{**d, "kind": Kind(d["kind"]) if d["kind"] else None})
+
+
+def _read_cache(folder: Path) -> ReferenceProfile:
+    doc = json.loads((folder / "profile.json").read_text())
+    if doc.get("format") != PROFILE_FORMAT:
+        raise ValueError("old profile format")
+    features = _read_features(doc["features"], folder, "f")
+    signals = _read_features(doc["signals"], folder, "s")
+    states = {m["schema"]["name"]: _read_arrow(folder / m["state"]) for m in doc["signals"] if "state" in m}
+    row_sample = _read_arrow(folder / "rows.arrow")
     return ReferenceProfile(
         doc["monitor"],
         doc["version"],
@@ -373,4 +447,6 @@ def _read_cache(folder: Path) -> ReferenceProfile:
         features,
         [_schema(s) for s in doc["skipped"]],
         row_sample=row_sample,
+        signals=signals,
+        signal_states=states,
     )

@@ -30,6 +30,8 @@ class FeatureSchema:
     method: str | None = None
     threshold: float | None = None
     prediction: bool = False
+    # A derived feature's text feature (its name is `<signal_of>.<signal>`, driftwatch.text.derive).
+    signal_of: str | None = None
 
 
 def infer_kind(column: pa.ChunkedArray | pa.Array) -> tuple[Kind | None, str]:

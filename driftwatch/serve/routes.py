@@ -414,6 +414,7 @@ def _record_dict(r: CheckRecord) -> dict[str, Any]:
         "error": r.error,
         # The count stored, also in list views where the exemplars themselves are not loaded.
         "ood": None if r.ood is None else {**r.ood.to_dict(), "exemplars": r.ood_exemplars},
+        "text": {name: t.to_dict() for name, t in r.text.items()},
     }
     if r.features is not None:
         out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]

@@ -152,6 +152,29 @@ class OodOut(_Model):
     )
 
 
+class PairOut(_Model):
+    reference: float | None = Field(description="In the reference's sampled rows (null: not derived there).")
+    current: float | None = Field(description="In the checked rows (null: not derived).")
+
+
+class TextOut(_Model):
+    """One text feature's derived signals summarised, reference against current (docs/text.md)."""
+
+    rows: int = Field(description="Rows checked.")
+    languages: dict[str, PairOut] = Field(
+        description="Share of rows per language (ISO 639-1; unknown: no confident language; none: no letters), "
+        "the 10 largest, the rest as other."
+    )
+    new_languages: dict[str, float] = Field(
+        description="Languages of the checked rows the reference had in less than 0.1% of its rows, by share."
+    )
+    code_switching: PairOut = Field(description="Share of rows that switch language (null: signal not derived).")
+    scripts: dict[str, PairOut] = Field(description="Share of letters per Unicode script.")
+    empty: PairOut = Field(description="Share of rows without any letter (missing, empty, emoji, digits only).")
+    oov_rate: PairOut = Field(description="Mean share of a row's tokens the reference's vocabulary lacks.")
+    length: PairOut = Field(description="Mean characters per row.")
+
+
 class _Verdict(_Model):
     monitor: str
     reference_version: str
@@ -167,6 +190,9 @@ class _Verdict(_Model):
     started_at: float
     duration_seconds: float
     ood: OodOut | None = Field(default=None, description="Out-of-distribution rows; null when OOD scoring is off.")
+    text: dict[str, TextOut] = Field(
+        default_factory=dict, description="Per text feature with derived signals, its text block; {} without."
+    )
 
 
 class CheckDocument(_Verdict):

@@ -18,6 +18,7 @@ from driftwatch.storage.records import (
     FeatureRecord,
     pre_decision_feature_rule,
 )
+from driftwatch.text.summary import TextSummary
 from driftwatch.types import Kind, MultipleTesting, Status
 
 
@@ -58,6 +59,7 @@ def check_row(
         error=error,
         features=[feature_row(f) for f in result.features],
         **ood_columns(result.ood),
+        text={name: t.to_json() for name, t in result.text.items()} or None,
     )
     for e in row.exemplars:
         e.started_at = row.started_at
@@ -248,4 +250,5 @@ def check_record(
         features=features,
         ood=ood_result(c, exemplars),
         ood_exemplars=int(c.ood["exemplars"]) if c.ood is not None else 0,
+        text={name: TextSummary.from_json(t) for name, t in (c.text or {}).items()},
     )

@@ -104,6 +104,8 @@ class Check(Base):
     ood_rows: Mapped[int | None] = mapped_column(BigInteger)
     # rows scored, alpha, counts by reason and feature, reasons that ran, disabled ones and why, exemplars kept
     ood: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The text block by text feature (revision 0004); NULL for checks stored before it.
+    text: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     features: Mapped[list[FeatureResultRow]] = relationship(
         order_by="FeatureResultRow.id", cascade="all, delete-orphan", passive_deletes=True

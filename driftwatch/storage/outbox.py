@@ -25,6 +25,7 @@ from typing import Any
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.ood.results import Exemplar, OodResult, RuleCounts
 from driftwatch.storage.records import PRE_DECISION_RULE, pre_decision_feature_rule
+from driftwatch.text.summary import TextSummary
 from driftwatch.types import Kind, MultipleTesting, Status
 
 log = logging.getLogger(__name__)
@@ -225,10 +226,12 @@ def _decode(seq: int, body: dict[str, Any]) -> PendingCheck:
     features = [_feature(f) for f in r.pop("features")]
     r.setdefault("decision", PRE_DECISION_RULE)  # queued before results carried their decision
     ood = r.pop("ood", None)  # absent: queued before results carried an OOD summary
+    text = {name: TextSummary.from_json(t) for name, t in r.pop("text", {}).items()}
     result = CheckResult(
         **{**r, "status": Status(r["status"]), "multiple_testing": MultipleTesting(r["multiple_testing"])},
         features=features,
         ood=None if ood is None else _ood(ood),
+        text=text,
     )
     return PendingCheck(
         seq=seq,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.errors import DriftwatchError
 from driftwatch.ood.results import Exemplar, OodResult
+from driftwatch.text.summary import TextSummary
 from driftwatch.types import Kind, MultipleTesting, Status
 
 # What started a check; kept short and closed so dashboards can group by it.
@@ -116,6 +117,7 @@ class CheckRecord:
     ood: OodResult | None = None
     # Exemplars stored with the check, also when they are not loaded.
     ood_exemplars: int = 0
+    text: dict[str, TextSummary] = field(default_factory=dict)
 
     def to_result(self) -> CheckResult:
         """The check as the engine's CheckResult, so the renderers can show past checks; NULL rates become NaN."""
@@ -140,6 +142,7 @@ class CheckRecord:
             look_share=self.look_share,
             level=self.level,
             ood=self.ood,
+            text=dict(self.text),
         )
 
 

@@ -36,6 +36,11 @@ class Reason(ABC):
         """Why this reason cannot run on this reference (None: it can)."""
         return None
 
+    @property
+    def applicable(self) -> bool:
+        """False for a reason with nothing to judge here (unseen_language without a text feature): left out quietly."""
+        return True
+
     @abstractmethod
     def evaluate(self, frame: RowFrame) -> Flags:
         """Which rows (and features) this reason flags."""
@@ -44,9 +49,13 @@ class Reason(ABC):
 class Rule(Reason):
     """A per-value reason, judged one feature at a time: cheap enough to count on every ingested row."""
 
+    # Counted on every ingested row (driftwatch.live.rowbatch); False for rules on derived text signals, which
+    # exist only once a check derives them from its sample.
+    live: ClassVar[bool] = True
+
     def applies(self, feature: FeatureProfile) -> bool:
         """Whether this rule can fire on `feature` at all (live counting skips the features it cannot)."""
-        return True
+        return feature.schema.signal_of is None
 
     @abstractmethod
     def fires(self, j: int, column: Column) -> np.ndarray | None:
@@ -55,7 +64,7 @@ class Rule(Reason):
     def evaluate(self, frame: RowFrame) -> Flags:
         fired = frame.blank()
         for j, column in enumerate(frame.columns):
-            rows = self.fires(j, column)
+            rows = self.fires(j, column) if self.applies(column.feature) else None
             if rows is not None:
                 fired[:, j] = rows
         return Flags(fired)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,18 +19,28 @@ class UnseenCategory(Rule):
     """A categorical value outside the reference's categories with at least min_frequency of its rows."""
 
     name = "unseen_category"
+    # The text signal whose derived features this reason judges (None: the monitored categorical features).
+    signal: ClassVar[str | None] = None
+    # Values that are not categories of that signal ("none" for a text without letters), never unseen.
+    not_values: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, profile: ReferenceProfile, settings: OodSettings):
         super().__init__(profile, settings)
-        floor = self.min_frequency = settings.reasons.unseen_category.min_frequency
+        floor = self.min_frequency = getattr(settings.reasons, self.name).min_frequency
         # Per categorical feature, the categories that count as seen.
         self.known: dict[str, pa.Array] = {}
-        for f in profile.features:
-            if f.categorical is None:
+        for f in profile.judged:
+            if f.categorical is None or not self._judges(f):
                 continue
             cats, counts = f.categorical.categories, f.categorical.counts
             keep = counts >= floor * f.rows if floor > 0 else counts > 0
-            self.known[f.name] = pa.array([str(c) for c in cats[keep]], pa.string())
+            known = [str(c) for c in cats[keep]]
+            self.known[f.name] = pa.array(sorted({*known, *self.not_values}), pa.string())
+
+    def _judges(self, f: FeatureProfile) -> bool:
+        if self.signal is None:
+            return f.schema.signal_of is None
+        return f.schema.signal_of is not None and f.name == f"{f.schema.signal_of}.{self.signal}"
 
     def applies(self, feature: FeatureProfile) -> bool:
         return feature.name in self.known

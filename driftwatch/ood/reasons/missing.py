@@ -16,7 +16,8 @@ class UnexpectedMissing(Rule):
     name = "unexpected_missing"
 
     def applies(self, feature: FeatureProfile) -> bool:
-        return feature.missing_rate <= self.settings.reasons.unexpected_missing.max_reference_rate
+        ceiling = self.settings.reasons.unexpected_missing.max_reference_rate
+        return feature.schema.signal_of is None and feature.missing_rate <= ceiling
 
     def fires(self, j: int, column: Column) -> np.ndarray | None:
         return column.missing if self.applies(column.feature) else None

@@ -15,4 +15,4 @@ class Unreadable(Rule):
     name = "type_error"
 
     def fires(self, j: int, column: Column) -> np.ndarray | None:
-        return column.unreadable
+        return column.unreadable if self.applies(column.feature) else None

@@ -50,8 +50,8 @@ def table(columns: Mapping[str, Any]) -> pa.Table:
 
 
 def profile(reference: Mapping[str, Any], features: Mapping[str, Any]) -> ReferenceProfile:
-    """An in-memory reference profile of `reference` for the given feature specs."""
-    mon = MonitorConfig(name="t", reference={"path": "unused"}, features=dict(features))
+    """An in-memory reference profile of `reference` for the given feature specs (stat tests alone: no text signals)."""
+    mon = MonitorConfig(name="t", reference={"path": "unused"}, features=dict(features), text={"signals": []})
     ref = reference if isinstance(reference, pa.Table) else table(reference)
     return build_profile(ref, mon, "v1", "memory")
 
