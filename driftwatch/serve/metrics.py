@@ -98,6 +98,7 @@ class DaemonCollector(Collector):
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
         yield from _ood_families(states)
+        yield from _text_families(states, {m.name: m.text.exported_languages for m in d.config.monitors})
         yield from _reference_families(d)
 
 
@@ -263,6 +264,37 @@ def _ood_families(states: list[tuple[str, MonitorState]]) -> Iterator[Metric]:
             if ran:  # a reason that did not run has no rate, not a rate of 0
                 by_reason.add_metric([name, reason], ood.reason_rate(reason))
     yield from (ratio, by_reason, enabled, rules, rule_rows)
+
+
+def _text_families(states: list[tuple[str, MonitorState]], top: dict[str, int]) -> Iterator[Metric]:
+    """The exported verdict's text block: language shares (the top K per feature, the rest as other) and rates."""
+    labels = ["monitor", "feature"]
+    language = _gauge(
+        "driftwatch_text_language_ratio",
+        "Share of the latest verdict's rows of a text feature in a language (top K, the rest as other).",
+        [*labels, "language"],
+    )
+    switching = _gauge(
+        "driftwatch_text_code_switching_ratio", "Share of a text feature's rows that switch language.", labels
+    )
+    oov = _gauge("driftwatch_text_oov_ratio", "Mean share of a row's tokens the reference vocabulary lacks.", labels)
+    empty = _gauge("driftwatch_text_empty_ratio", "Share of a text feature's rows without any letter.", labels)
+    for name, state in states:
+        run = state.last
+        if run is None or run.result.status != Status.OK:
+            continue
+        for feature, t in run.result.text.items():
+            shares = sorted(((k, v[1] or 0.0) for k, v in t.languages.items() if k != "other"), key=lambda kv: -kv[1])
+            k = top.get(name, 8)
+            for lang, share in shares[:k]:
+                language.add_metric([name, feature, lang], share)
+            if len(shares) > k or "other" in t.languages:
+                rest = sum(v for _, v in shares[k:]) + (t.languages.get("other", (0.0, 0.0))[1] or 0.0)
+                language.add_metric([name, feature, "other"], rest)
+            for family, pair in ((switching, t.code_switching), (oov, t.oov_rate), (empty, t.empty)):
+                if pair[1] is not None:
+                    family.add_metric([name, feature], pair[1])
+    yield from (language, switching, oov, empty)
 
 
 def _reference_families(d: Daemon) -> Iterator[Metric]:

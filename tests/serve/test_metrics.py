@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from checks.samples import calibrated_check, threshold_check
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
@@ -86,6 +87,33 @@ def test_exported_names_match_the_documented_contract(tmp_path: Path) -> None:
         assert om.endswith("# EOF\n") and om.count("# EOF") == 1
         om_samples = {s.name for f in openmetrics_families(om) for s in f.samples}
         assert "driftwatch_feature_drifted" in om_samples and "driftwatch_dataset_drift" in om_samples
+    finally:
+        daemon.stop()
+
+
+def test_text_series_name_the_languages_that_arrived(tmp_path: Path) -> None:
+    features = "{patient_age: numeric, channel: categorical, symptoms: text}"
+    cfg = parse_config(
+        f"data_dir: {tmp_path / 'data'}\nmonitors:\n  - name: triage\n    reference: {{path: {REFERENCE}}}\n"
+        f"    features: {features}\n"
+    )
+    daemon = Daemon(cfg, seed=1)
+    daemon.start(schedule=False)
+    try:
+        registry = create_registry(daemon)
+        daemon.ingest("triage", demo.production_batch(600, 1.0, seed=5))
+        daemon.check_now("triage")
+        text = daemon.monitors["triage"].last.result.text["symptoms"]
+        s = _samples(daemon, registry)
+        shares = {x.labels["language"]: x.value for x in s["driftwatch_text_language_ratio"]}
+        assert all(x.labels["feature"] == "symptoms" for x in s["driftwatch_text_language_ratio"])
+        assert len(shares) <= 9 and sum(shares.values()) == pytest.approx(1.0)
+        assert shares["en"] < 0.75 and {"es", "fr", "de"} <= set(shares)
+        assert shares == {k: v for k, v in shares.items() if k == "other" or text.languages[k][1] == v}
+        (switching,) = s["driftwatch_text_code_switching_ratio"]
+        assert switching.value == text.code_switching[1] > 0
+        (empty,) = s["driftwatch_text_empty_ratio"]
+        assert empty.value == text.empty[1] > 0 and s["driftwatch_text_oov_ratio"][0].value > 0.1
     finally:
         daemon.stop()
 
