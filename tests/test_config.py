@@ -152,3 +152,17 @@ def test_example_config_is_valid() -> None:
 def test_nan_and_infinity_are_named_as_such(value: str) -> None:
     text = MINIMAL.replace("threshold: 0.01", f"threshold: {value}")
     assert _problems(text) == ["monitors[0].features.income.threshold: Input should be a finite number"]
+
+
+def test_redaction_of_a_column_that_is_not_a_feature_is_an_error() -> None:
+    text = MINIMAL + "    ood: {redact: {notse: drop, notes: hash}}\n"
+    assert _problems(text) == [
+        "monitors[0]: ood.redact names notse, not a feature of this monitor "
+        "(features: car_value, salary_range, notes, income)"
+    ]
+    inferred = MINIMAL.split("    features:")[0] + "    ignore: [id]\n    ood: {redact: {id: drop, notes: hash}}\n"
+    assert _problems(inferred) == [
+        "monitors[0]: ood.redact names id, not a feature of this monitor "
+        "(features: every reference column not in ignore)"
+    ]
+    parse_config(MINIMAL + "    ood: {redact: {notes: hash, car_value: drop}}\n")

@@ -172,3 +172,15 @@ class MonitorConfig(Strict):
         if both:
             raise ValueError(f"features both listed and ignored: {', '.join(both)}")
         return self
+
+    @model_validator(mode="after")
+    def _redaction_names_features(self) -> MonitorConfig:
+        # A misspelt feature here would leave the real one unredacted; with inferred features only ignored
+        # columns can be told apart before the reference is read.
+        named = set(self.ood.redact)
+        unknown = sorted(named - set(self.features)) if self.features else sorted(named & set(self.ignore))
+        if unknown:
+            known = ", ".join(self.features) if self.features else "every reference column not in ignore"
+            names = ", ".join(unknown)
+            raise ValueError(f"ood.redact names {names}, not a feature of this monitor (features: {known})")
+        return self

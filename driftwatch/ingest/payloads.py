@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from array import array
@@ -468,6 +469,9 @@ def _type_word(t: pa.DataType) -> str:
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, float) and math.isinf(value):
+        # orjson writes an infinity as null, which a numeric feature would then count as a type error.
+        return "inf" if value > 0 else "-inf"
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # integers beyond 64 bits

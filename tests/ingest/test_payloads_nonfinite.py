@@ -8,6 +8,7 @@ import math
 import pytest
 
 from driftwatch.ingest.payloads import PayloadError, loads_json, parse_rows
+from driftwatch.reference.values import to_numeric
 
 
 def test_loads_json_reads_nan_as_missing_and_keeps_infinities() -> None:
@@ -30,3 +31,18 @@ def test_malformed_json_with_such_tokens_is_still_rejected(body: bytes) -> None:
     with pytest.raises(PayloadError, match=r"^malformed JSON: ") as info:
         parse_rows(body, "application/json")
     assert info.value.status == 400
+
+
+def test_infinity_in_a_column_kept_as_strings_stays_out_of_range_not_a_type_error() -> None:
+    # One string among numbers keeps the column as strings; the infinities must still read as infinite numbers.
+    body = json.dumps([{"hr": math.inf}, {"hr": "fast"}, {"hr": -math.inf}, {"hr": 80}]).encode()
+    for content_type, raw in (("application/json", body), ("application/x-ndjson", _lines(body))):
+        column = parse_rows(raw, content_type).table.column("hr")
+        assert column.to_pylist() == ["inf", "fast", "-inf", "80"]
+        numbers = to_numeric(column)
+        assert (numbers.non_finite, numbers.type_errors, numbers.missing) == (2, 1, 0)
+        assert numbers.values.tolist() == [80.0]
+
+
+def _lines(body: bytes) -> bytes:
+    return b"\n".join(json.dumps(row).encode() for row in json.loads(body)) + b"\n"
