@@ -64,7 +64,7 @@ def test_unknown_keys_are_errors_listing_valid_keys() -> None:
     text = MINIMAL + "    windw: {type: tumbling}\n"
     assert _problems(text) == [
         "monitors[0].windw: unknown key 'windw' (valid: name, reference, features, ignore, prediction_columns, "
-        "drift, window, schedule, file_source, ood, max_exported_features)"
+        "drift, window, schedule, file_source, ood, text, max_exported_features)"
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
@@ -39,6 +40,12 @@ MOJIBAKE = "mojibake"  # UTF-8 text that was decoded as cp1252 or latin-1 somewh
 # Japanese writes with Han and kana together: a row of them has this main script, not "mixed".
 HAN_KANA = "Han+Kana"
 _HAN, _KANA = SCRIPTS.index("Han"), [SCRIPTS.index("Hiragana"), SCRIPTS.index("Katakana")]
+# A UTF-8 lead byte read as cp1252 (Â-ß) followed by a continuation byte read so (0x80-0xBF and cp1252's
+# characters there) or by U+FFFD where the decoder had none.
+_UTF8_AS_CP1252 = re.compile(
+    "[\u00c2-\u00df][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122\ufffd]"
+)
 # A row's main script holds at least this share of its letters.
 MAIN_SHARE = 0.8
 
@@ -66,7 +73,11 @@ def letter_counts(text: str) -> np.ndarray:
 
 
 def is_mojibake(text: str) -> bool:
-    """Whether the text reads as UTF-8 once encoded back as cp1252 (or latin-1): the usual wrong-decoding damage."""
+    """Whether the text reads as UTF-8 once encoded back as cp1252 (or latin-1): the usual wrong-decoding damage.
+
+    A text a lossy decoder also damaged (U+FFFD for bytes cp1252 lacks) cannot go back; there two or more lead
+    characters of UTF-8 sequences followed by a continuation character (Ã©, Ð¿, Ñ€) give it away.
+    """
     if text.isascii():
         return False
     for codec in ("cp1252", "latin-1"):
@@ -75,7 +86,7 @@ def is_mojibake(text: str) -> bool:
         except UnicodeError:
             continue
         return repaired != text
-    return False
+    return len(_UTF8_AS_CP1252.findall(text)) >= 2
 
 
 def _main(counts: np.ndarray, letters: int) -> str:

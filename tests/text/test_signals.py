@@ -1,0 +1,130 @@
+"""Text signals on the written corpus: scripts, tokens and OOV rates, and the derived features a check judges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from driftwatch import demo
+from driftwatch.checks.engine import run_check
+from driftwatch.config import DriftSettings, MonitorConfig, OodSettings
+from driftwatch.ood.score import score_ood
+from driftwatch.reference.profile import build_profile
+from driftwatch.text import corpus
+from driftwatch.text.derive import current_signals
+from driftwatch.text.scripts import HAN_KANA, MOJIBAKE, NONE, letter_counts, main_scripts
+from driftwatch.text.signals import SIGNALS
+from driftwatch.text.tokens import tokens
+from driftwatch.types import Status
+
+EXPECTED_SCRIPT = {"Japanese": HAN_KANA}
+
+
+@pytest.mark.parametrize("language", corpus.LANGUAGES)
+def test_each_language_has_its_script(language: str) -> None:
+    texts = [t.text for t in corpus.short_texts(language) + corpus.long_texts(language)]
+    mains, letters = main_scripts(texts)
+    expected = EXPECTED_SCRIPT.get(corpus.SCRIPTS[language], corpus.SCRIPTS[language])
+    assert np.mean([m == expected for m in mains]) >= 0.95, (language, set(mains))
+    assert letters.sum() > 0
+
+
+def test_rows_without_letters_have_no_script_and_mojibake_is_named() -> None:
+    edge = corpus.edge_rows()
+    mains, _ = main_scripts([t.text for t in edge] + [None])
+    by_kind = dict(zip([t.kind for t in edge] + ["null"], mains, strict=True))
+    for kind in (corpus.EMPTY, corpus.WHITESPACE, corpus.EMOJI, corpus.DIGITS, corpus.PUNCTUATION, "null"):
+        assert by_kind[kind] == NONE, kind
+    damaged = [t.text for t in edge if t.kind == corpus.MOJIBAKE]
+    assert damaged and main_scripts(damaged)[0] == [MOJIBAKE] * len(damaged)
+    assert main_scripts(["Patient hat seit gestern Fieber und Husten."])[0] == ["Latin"]  # German umlaut-free
+
+
+def test_letter_shares_of_a_mixed_row() -> None:
+    counts = letter_counts("Le patient dit مرحبا")
+    assert counts.sum() == 17 and counts[0] == 12 and counts[3] == 5  # Latin, Arabic
+
+
+def test_tokens_split_scripts_without_spaces_into_characters() -> None:
+    assert tokens("Der Patient, 42 J., hat Fieber!") == ["der", "patient", "j", "hat", "fieber"]
+    assert tokens("患者は熱がある") == list("患者は熱がある")
+    assert tokens("Пациент жалуется") == ["пациент", "жалуется"] and tokens(None) == [] and tokens("😷 42") == []
+
+
+def test_oov_is_cross_fitted_on_the_reference_and_high_on_new_words() -> None:
+    english = [t.text for t in corpus.short_texts("en")]
+    signal = SIGNALS["oov_rate"]()
+    ref_values, state = signal.reference(english)
+    reference = float(np.mean(ref_values.to_numpy()))
+    assert state is not None and 0.05 < reference < 0.8  # each half of 30 short texts misses words of the other
+    same = signal.current(english, state).to_numpy()
+    assert np.allclose(np.sort(same), np.sort(ref_values.to_numpy()))  # scored alike: reference rows and current
+    german = signal.current([t.text for t in corpus.short_texts("de")], state).to_numpy()
+    assert german.mean() > max(0.85, reference + 0.2) and signal.current(["", None], state).to_pylist() == [0.0, 0.0]
+
+
+def _monitor(**text: object) -> MonitorConfig:
+    features = {"patient_age": "numeric", "channel": "categorical", "symptoms": "text"}
+    return MonitorConfig(name="t", reference={"path": "unused"}, features=features, text=text or {})
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return build_profile(demo.reference_table(3000, seed=2), _monitor(), "v1", "memory")
+
+
+def _with_texts(rows: int, texts: list[str], seed: int) -> pa.Table:
+    table = demo.production_batch(rows, 0.0, seed=seed).select(["patient_age", "channel"])
+    return table.append_column("symptoms", pa.array(texts, pa.string()))
+
+
+def test_a_mix_of_eight_languages_is_measured_and_named_new(profile) -> None:
+    rng = np.random.default_rng(7)
+    english = demo.production_batch(600, 0.0, seed=8).column("symptoms").to_pylist()
+    others = ["es", "fr", "de", "ru", "ar", "zh", "hi"]
+    foreign = [t.text for code in others for t in corpus.short_texts(code)[:20]]  # 140 rows, 20 per language
+    texts = english[:460] + foreign
+    order = rng.permutation(len(texts))
+    current = _with_texts(len(texts), [texts[i] for i in order], seed=9)
+    result = run_check(profile, current, DriftSettings(decision="calibrated"), ood=OodSettings())
+    by_name = {f.name: f for f in result.features}
+    assert by_name["symptoms"].status == Status.SIGNALS and not by_name["symptoms"].drifted
+    assert by_name["symptoms.language"].drifted and by_name["symptoms.script"].drifted
+    block = result.text["symptoms"]
+    for code in others:
+        assert block.languages[code][1] == pytest.approx(20 / 600, abs=0.01), code
+        assert code in block.new_languages
+    assert block.languages["en"][0] == 1.0 and block.languages["en"][1] == pytest.approx(460 / 600, abs=0.02)
+    assert {"Cyrillic", "Arabic", "Han", "Devanagari"} <= set(block.scripts)
+    assert result.ood is not None
+    assert result.ood.by_reason["unseen_language"] >= 130 and result.ood.by_reason["unseen_script"] >= 75
+
+
+def test_clean_rows_drift_in_no_signal(profile) -> None:
+    current = demo.production_batch(1000, 0.0, seed=11).select(["patient_age", "channel", "symptoms"])
+    result = run_check(profile, current, DriftSettings(decision="calibrated"), ood=OodSettings())
+    signals = [f for f in result.features if f.name.startswith("symptoms.")]
+    assert len(signals) == 5 and not any(f.drifted for f in signals)
+    block = result.text["symptoms"]
+    assert block.new_languages == {} and block.code_switching == (0.0, 0.0)
+    assert result.ood is not None and result.ood.by_reason["unseen_language"] == 0
+
+
+def test_code_switching_reads_at_most_its_rows_and_the_signals_can_be_switched_off(profile) -> None:
+    current = demo.production_batch(300, 1.0, seed=3).select(["patient_age", "channel", "symptoms"])
+    few = _monitor(code_switching_rows=100).text
+    signals = current_signals(profile, current, few)
+    assert len(signals["symptoms.code_switching"]) == 100 and len(signals["symptoms.language"]) == 300
+    none = build_profile(demo.reference_table(500, seed=2), _monitor(signals=[]), "v0", "memory")
+    result = run_check(none, current, DriftSettings(decision="calibrated"))
+    (text,) = [f for f in result.features if f.name == "symptoms"]
+    assert text.method == "perc_text_content_drift" and result.text == {}
+
+
+def test_an_absent_text_column_is_reported_once(profile) -> None:
+    current = demo.production_batch(300, 0.0, seed=3).select(["patient_age", "channel"])
+    result = run_check(profile, current, DriftSettings(decision="calibrated"))
+    names = [f.name for f in result.features]
+    assert "symptoms" in names and not any(n.startswith("symptoms.") for n in names)
+    assert score_ood(profile, current, OodSettings()) is not None
