@@ -21,7 +21,7 @@ from driftwatch.ood.results import RuleCounts
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
-from driftwatch.text.derive import current_signals
+from driftwatch.text.current import current_signals
 from driftwatch.text.summary import summarize
 from driftwatch.types import Kind, Status
 

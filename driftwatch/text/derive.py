@@ -1,17 +1,13 @@
-"""Derived features of text features: their signals over the reference's sampled rows and over a check's rows."""
+"""Derived features of text features: their names, and their signals over the reference's sampled rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from driftwatch.config.text import TextSettings
 from driftwatch.text.signals import SIGNALS
-
-if TYPE_CHECKING:
-    from driftwatch.reference.profile import ReferenceProfile
 
 # Signals whose values a check computes on part of its sample only (TextSettings.code_switching_rows).
 CAPPED = frozenset({"code_switching"})
@@ -35,20 +31,4 @@ def reference_values(
     for name in settings.signals:
         rows = texts[: settings.code_switching_rows] if name in CAPPED else texts
         out[name] = SIGNALS[name]().reference(rows)
-    return out
-
-
-def current_signals(profile: ReferenceProfile, table: pa.Table, settings: TextSettings) -> dict[str, pa.Array]:
-    """The derived features' values over `table`'s rows (fewer rows for a capped signal), by derived name."""
-    out: dict[str, pa.Array] = {}
-    texts: dict[str, list[str | None]] = {}
-    for derived in profile.signals:
-        base, signal = derived.schema.signal_of, derived.name.rsplit(".", 1)[1]
-        assert base is not None
-        if base not in table.column_names:
-            continue
-        if base not in texts:
-            texts[base] = texts_of(table.column(base))
-        rows = texts[base][: settings.code_switching_rows] if signal in CAPPED else texts[base]
-        out[derived.name] = SIGNALS[signal]().current(rows, profile.signal_states.get(derived.name))
     return out

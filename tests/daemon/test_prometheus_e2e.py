@@ -30,6 +30,7 @@ FEATURES = """      patient_age: numeric
       predicted_urgency: categorical
 """
 OOD_REASONS = {"out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel"}
+TEXT_REASONS = {"unseen_language", "unseen_script"}  # no text feature here: they do not run
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     assert [s for s in prom.query(ood_alert) if s["metric"]["monitor"] == "triage"] == []
     assert _alert_states(prom, "DriftwatchOODRateHigh") == set()
     enabled = _by_label(prom, 'driftwatch_ood_reason_enabled{monitor="triage"}', "reason")
-    assert enabled == dict.fromkeys(OOD_REASONS, 1.0)
+    assert enabled == {**dict.fromkeys(OOD_REASONS, 1.0), **dict.fromkeys(TEXT_REASONS, 0.0)}
 
     with daemon.client() as c:
         assert post_rows(c, demo.production_batch(600, 1.0, seed=2)).status_code == 202

@@ -12,7 +12,7 @@ from driftwatch.config import DriftSettings, MonitorConfig, OodSettings
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import build_profile
 from driftwatch.text import corpus
-from driftwatch.text.derive import current_signals
+from driftwatch.text.current import current_signals
 from driftwatch.text.scripts import HAN_KANA, MOJIBAKE, NONE, letter_counts, main_scripts
 from driftwatch.text.signals import SIGNALS
 from driftwatch.text.tokens import tokens
