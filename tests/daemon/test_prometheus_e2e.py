@@ -28,9 +28,10 @@ FEATURES = """      patient_age: numeric
       channel: categorical
       insurance: categorical
       predicted_urgency: categorical
+      symptoms: text
 """
-OOD_REASONS = {"out_of_range", "unseen_category", "unexpected_missing", "type_error", "novel"}
-TEXT_REASONS = {"unseen_language", "unseen_script"}  # no text feature here: they do not run
+OOD_REASONS = {"out_of_range", "unseen_category", "unexpected_missing", "type_error", "unseen_language", "novel"}
+TEXT_REASONS = {"unseen_script"}  # every example text is in Latin script: it runs and never fires
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     assert [s for s in prom.query(ood_alert) if s["metric"]["monitor"] == "triage"] == []
     assert _alert_states(prom, "DriftwatchOODRateHigh") == set()
     enabled = _by_label(prom, 'driftwatch_ood_reason_enabled{monitor="triage"}', "reason")
-    assert enabled == {**dict.fromkeys(OOD_REASONS, 1.0), **dict.fromkeys(TEXT_REASONS, 0.0)}
+    assert enabled == dict.fromkeys(OOD_REASONS | TEXT_REASONS, 1.0)
 
     with daemon.client() as c:
         assert post_rows(c, demo.production_batch(600, 1.0, seed=2)).status_code == 202
@@ -96,10 +97,12 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     prom.wait_for('ALERTS{alertname="DriftwatchOODRateHigh", monitor="triage"}')
     assert _alert_states(prom, "DriftwatchOODRateHigh") <= {"pending", "firing"}
     reasons = _by_label(prom, 'driftwatch_ood_reason_ratio{monitor="triage"}', "reason")
-    assert set(reasons) == OOD_REASONS
+    assert set(reasons) == OOD_REASONS | TEXT_REASONS and reasons["unseen_language"] > 0.1
     assert reasons["unexpected_missing"] > 0.3 and reasons["unseen_category"] > 0.3 and reasons["novel"] > 0.05
     features = _by_label(prom, 'driftwatch_feature_ood_ratio{monitor="triage"}', "feature")
-    assert len(features) == 8 and features["temperature_c"] > 0.2
+    assert (
+        len(features) == 14 and features["temperature_c"] > 0.2
+    )  # 9 features, 5 signals and features["symptoms.language"] > 0.1
 
 
 def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, PrometheusProcess]) -> None:
