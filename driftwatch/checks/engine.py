@@ -21,7 +21,7 @@ from driftwatch.ood.results import RuleCounts
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
 from driftwatch.reference.values import to_labels, to_numeric
-from driftwatch.text.current import current_signals
+from driftwatch.text.current import current_signals, with_row_signals
 from driftwatch.text.summary import summarize
 from driftwatch.types import Kind, Status
 
@@ -75,10 +75,8 @@ def run_check(
     judged = [r for r in results if r.status in JUDGED]
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
-    scored = current  # with the text signals of every row, for unseen_language and unseen_script
-    for name, values in signals.items():
-        if len(values) == current.num_rows:
-            scored = scored.append_column(name, values)
+    # with the text signals of every row: for unseen_language, unseen_script and the distances
+    scored = with_row_signals(profile, current, signals)
     ood_result = score_ood(profile, scored, ood) if ood is not None and current.num_rows else None
     if ood_result is not None and rules is not None:
         ood_result = replace(ood_result, rules=rules)

@@ -51,11 +51,14 @@ class Encoding:
 
 
 def encoding(profile: ReferenceProfile) -> Encoding:
-    """The encoding of a reference's numeric and categorical features (text features join with their signals)."""
+    """The encoding of a reference's numeric and categorical features, then of its text features' signals.
+
+    Column indices follow read_rows' frame: the features, then the signals the row sample holds.
+    """
     numeric: dict[str, tuple[float, float]] = {}
     categories: dict[str, list[str]] = {}
     dims: list[int] = []
-    for i, f in enumerate(profile.features):
+    for i, f in enumerate(profile.features + profile.row_signals):
         if f.numeric is not None and f.numeric.values.size:
             q25, q50, q75 = np.quantile(f.numeric.values, [0.25, 0.5, 0.75])
             scale = (q75 - q25) / 1.349 or f.numeric.std or 1.0

@@ -44,7 +44,8 @@ class RowFrame:
 def read_rows(profile: ReferenceProfile, table: pa.Table | pa.RecordBatch) -> RowFrame:
     """Align `table` (raw input, or rows the live window shaped) to the profile's features.
 
-    The derived text signals a check added to its rows (`<feature>.<signal>`) follow the monitored features.
+    The derived text signals a check added to its rows (`<feature>.<signal>`, those the profile's row sample holds)
+    follow the monitored features, in profile order.
     """
     rows = table.num_rows
     errors = shaped_errors(table, len(profile.features))
@@ -53,7 +54,7 @@ def read_rows(profile: ReferenceProfile, table: pa.Table | pa.RecordBatch) -> Ro
         read_column(f, table.column(f.name) if f.name in names else None, rows, None if errors is None else errors[i])
         for i, f in enumerate(profile.features)
     ]
-    columns += [read_column(f, table.column(f.name), rows, None) for f in profile.signals if f.name in names]
+    columns += [read_column(f, table.column(f.name), rows, None) for f in profile.row_signals if f.name in names]
     return RowFrame(rows, columns)
 
 

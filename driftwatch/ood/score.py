@@ -15,6 +15,7 @@ from driftwatch.ood.redact import redact, rule_for
 from driftwatch.ood.results import Exemplar, OodResult
 from driftwatch.ood.rows import RowFrame, read_rows
 from driftwatch.reference.profile import ReferenceProfile
+from driftwatch.text.current import with_row_signals
 
 
 def fitted_reasons(
@@ -48,6 +49,7 @@ class OodModel:
     def score(self, table: pa.Table) -> OodResult:
         """Per-row verdicts over `table`, summarised, with the top-k OOD rows as redacted exemplars."""
         t0 = time.perf_counter()
+        table = with_row_signals(self.profile, table)  # a check passes them; other callers get them computed
         frame = read_rows(self.profile, table)
         flags = {r.name: r.evaluate(frame) for r in self.reasons}
         by_row = {name: f.fired.any(axis=1) for name, f in flags.items()}

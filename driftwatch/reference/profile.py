@@ -23,7 +23,7 @@ from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labe
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
-PROFILE_FORMAT = 3
+PROFILE_FORMAT = 4
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # Whole reference rows kept with the profile, for what needs rows rather than columns (the novelty detector).
 ROW_SAMPLE = 20_000
@@ -121,7 +121,8 @@ class ReferenceProfile:
     # The cache folder this profile was read from or written to; null distributions are kept beside it.
     cache_dir: str | None = None
     # Up to ROW_SAMPLE whole reference rows, drawn at random (seeded by the version), one column per numeric
-    # (float64, NaN where missing or unreadable) and categorical (strings, null where missing) feature.
+    # (float64, NaN where missing or unreadable) and categorical (strings, null where missing) feature, then the
+    # text signals derived on every one of these rows (`<feature>.<signal>`).
     row_sample: pa.Table | None = None
     # Derived features of the text features (`<feature>.<signal>`), profiled on the sampled rows' texts, and what
     # a signal keeps of the reference (the vocabulary for oov_rate), by derived name.
@@ -132,6 +133,12 @@ class ReferenceProfile:
     def judged(self) -> list[FeatureProfile]:
         """The features a check compares: the monitored columns, then the derived text signals."""
         return self.features + self.signals
+
+    @property
+    def row_signals(self) -> list[FeatureProfile]:
+        """The derived signals the row sample holds (all but those read on part of a sample), in profile order."""
+        held = set(self.row_sample.column_names) if self.row_sample is not None else set()
+        return [s for s in self.signals if s.name in held]
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.judged:
@@ -150,8 +157,10 @@ def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source:
     if not features:
         raise DataError(f"monitor '{monitor.name}': no column of {source} can be monitored")
     sampled = _sampled_rows(table, version)
+    signals, states, values = _signal_profiles(sampled, features, monitor)
     sample = _row_sample(sampled, features)
-    signals, states = _signal_profiles(sampled, features, monitor)
+    for name, column in values.items():  # the signals of every sampled row join the distances (ood/detector.py)
+        sample = sample.append_column(name, column)
     return ReferenceProfile(
         monitor.name,
         version,
@@ -178,13 +187,18 @@ def _sampled_rows(table: pa.Table, version: str) -> pa.Table:
 
 def _signal_profiles(
     sampled: pa.Table, features: list[FeatureProfile], monitor: MonitorConfig
-) -> tuple[list[FeatureProfile], dict[str, pa.Table]]:
-    """Each text feature's signals over the sampled rows, profiled as features of their own kind."""
+) -> tuple[list[FeatureProfile], dict[str, pa.Table], dict[str, pa.Array]]:
+    """Each text feature's signals over the sampled rows, profiled as features of their own kind.
+
+    Also returns the values of the signals computed on every sampled row (not code-switching, which reads the
+    first `text.code_switching_rows`), by derived name.
+    """
     from driftwatch.text.derive import reference_values, signal_name, texts_of  # loads the language models
     from driftwatch.text.signals import SIGNALS
 
     profiles: list[FeatureProfile] = []
     states: dict[str, pa.Table] = {}
+    rows: dict[str, pa.Array] = {}
     for f in features:
         if f.kind != Kind.TEXT or not monitor.text.signals:
             continue
@@ -194,7 +208,9 @@ def _signal_profiles(
             profiles.append(_profile_feature(pa.chunked_array([values]), schema))
             if state is not None:
                 states[name] = state
-    return profiles, states
+            if len(values) == sampled.num_rows:
+                rows[name] = values
+    return profiles, states, rows
 
 
 def _row_sample(table: pa.Table, features: list[FeatureProfile]) -> pa.Table:

@@ -33,7 +33,14 @@ def _triage() -> tuple[pa.Table, dict[str, str]]:
     return simulate(np.random.default_rng(11), 30_000, 0.0).drop_columns(["symptoms"]), kinds
 
 
-@pytest.mark.parametrize("data", [_randhie, _triage], ids=["randhie", "triage-clean"])
+def _triage_text() -> tuple[pa.Table, dict[str, str]]:
+    """The same with its free text, whose signals (language, script, length, OOV) join the distances."""
+    features = load_config(ROOT / "config.example.yaml").monitor("triage").features
+    kinds = {name: spec.kind.value for name, spec in features.items()}
+    return simulate(np.random.default_rng(12), 30_000, 0.0), kinds
+
+
+@pytest.mark.parametrize("data", [_randhie, _triage, _triage_text], ids=["randhie", "triage-clean", "triage-text"])
 @pytest.mark.parametrize("alpha", [0.01, 0.05])
 def test_fresh_rows_of_the_reference_distribution_are_ood_at_about_alpha(data, alpha: float) -> None:
     table, kinds = data()
