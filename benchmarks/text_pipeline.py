@@ -15,7 +15,7 @@ from driftwatch import demo
 from driftwatch.config import MonitorConfig, TextSettings
 from driftwatch.reference.profile import build_profile
 from driftwatch.text import corpus
-from driftwatch.text.derive import CAPPED, texts_of
+from driftwatch.text.derive import rows_for, texts_of
 from driftwatch.text.signals import SIGNALS
 
 REFERENCE_ROWS = 20_000
@@ -23,7 +23,7 @@ REFERENCE_ROWS = 20_000
 
 @dataclass
 class PipelineRow:
-    """Seconds per signal and in all for one window sample (code_switching on its capped rows only)."""
+    """Seconds per signal and in all for one window sample, each reading what a check reads (derive.rows_for)."""
 
     texts: str
     rows: int
@@ -64,7 +64,7 @@ def measure_pipeline(rows: int) -> list[PipelineRow]:
         row = PipelineRow(kind, rows, sum(len(t or "") for t in texts) / rows, profile_s=profile_s)
         for name in settings.signals:
             state = profile.signal_states.get(f"symptoms.{name}")
-            part = texts[: settings.code_switching_rows] if name in CAPPED else texts
+            part = rows_for(name, texts, settings)
             SIGNALS[name]().current(part[:50], state)  # models loaded before timing
             t = time.perf_counter()
             SIGNALS[name]().current(part, state)
@@ -90,7 +90,8 @@ def pipeline_table(rows: list[PipelineRow]) -> tuple[str, list[str], list[list[s
     ]
     cap = TextSettings().code_switching_rows
     title = (
-        f"text signals over a window sample, one core (code_switching reads the first {cap:,} rows; the reference "
+        f"text signals over a window sample, one core (code_switching reads the first {cap:,} rows, every signal but "
+        f"length a row's first {TextSettings().max_chars} characters; the reference "
         f"profile's signals on {REFERENCE_ROWS:,} rows took {rows[0].profile_s:.1f} s)"
         if rows
         else "text signals"

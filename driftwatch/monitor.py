@@ -47,9 +47,7 @@ class Monitor:
     def check(self, current: Current, *, on_feature: Callable[[str], None] | None = None) -> CheckResult:
         """Compare a batch (Arrow table, pandas DataFrame, or a file, folder or glob) with the reference."""
         table = as_table(current)
-        return run_check(
-            self.profile, table, self.config.drift, on_feature=on_feature, ood=self.config.ood, text=self.config.text
-        )
+        return run_check(self.profile, table, self.config.drift, on_feature=on_feature, ood=self.config.ood)
 
     def __repr__(self) -> str:
         return f"Monitor({self.name!r}, data_dir={str(self.data_dir)!r})"

@@ -16,7 +16,7 @@ from driftwatch.checks.decide import JUDGED, by_calibration, by_threshold
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.checks.stattests.base import CurrentValues, Outcome
-from driftwatch.config import DriftSettings, OodSettings, TextSettings
+from driftwatch.config import DriftSettings, OodSettings
 from driftwatch.ood.results import RuleCounts
 from driftwatch.ood.score import score_ood
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
@@ -38,7 +38,6 @@ def run_check(
     look_share: float = 1.0,
     ood: OodSettings | None = None,
     rules: RuleCounts | None = None,
-    text: TextSettings | None = None,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
@@ -53,7 +52,7 @@ def run_check(
     rows = current.num_rows if rows is None else rows
     results = []
     calibrated = settings.decision == "calibrated"
-    signals = current_signals(profile, current, text or TextSettings()) if profile.signals and enough else {}
+    signals = current_signals(profile, current) if profile.signals and enough else {}
     for feature in profile.judged:
         table = current
         if feature.schema.signal_of is not None:

@@ -44,8 +44,8 @@ class RowFrame:
 def read_rows(profile: ReferenceProfile, table: pa.Table | pa.RecordBatch) -> RowFrame:
     """Align `table` (raw input, or rows the live window shaped) to the profile's features.
 
-    The derived text signals a check added to its rows (`<feature>.<signal>`, those the profile's row sample holds)
-    follow the monitored features, in profile order.
+    The derived text signals the profile's row sample holds (`<feature>.<signal>`, added to a check's rows) follow
+    the monitored features, in profile order, so that the frame's columns are always the novelty encoding's.
     """
     rows = table.num_rows
     errors = shaped_errors(table, len(profile.features))
@@ -54,7 +54,10 @@ def read_rows(profile: ReferenceProfile, table: pa.Table | pa.RecordBatch) -> Ro
         read_column(f, table.column(f.name) if f.name in names else None, rows, None if errors is None else errors[i])
         for i, f in enumerate(profile.features)
     ]
-    columns += [read_column(f, table.column(f.name), rows, None) for f in profile.row_signals if f.name in names]
+    # absent (a file without the text column): missing, as an absent feature is
+    columns += [
+        read_column(f, table.column(f.name) if f.name in names else None, rows, None) for f in profile.row_signals
+    ]
     return RowFrame(rows, columns)
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from driftwatch.config import MonitorConfig
+from driftwatch.config import MonitorConfig, TextSettings
 from driftwatch.errors import DataError
 from driftwatch.reference import readers
 from driftwatch.reference.schema import FeatureSchema, infer_schema
@@ -23,7 +23,7 @@ from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labe
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
-PROFILE_FORMAT = 4
+PROFILE_FORMAT = 5
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # Whole reference rows kept with the profile, for what needs rows rather than columns (the novelty detector).
 ROW_SAMPLE = 20_000
@@ -128,6 +128,8 @@ class ReferenceProfile:
     # a signal keeps of the reference (the vocabulary for oov_rate), by derived name.
     signals: list[FeatureProfile] = field(default_factory=list)
     signal_states: dict[str, pa.Table] = field(default_factory=dict)
+    # The text settings the signals were derived under; a check derives its rows' signals under the same.
+    text: TextSettings | None = None
 
     @property
     def judged(self) -> list[FeatureProfile]:
@@ -158,9 +160,7 @@ def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source:
         raise DataError(f"monitor '{monitor.name}': no column of {source} can be monitored")
     sampled = _sampled_rows(table, version)
     signals, states, values = _signal_profiles(sampled, features, monitor)
-    sample = _row_sample(sampled, features)
-    for name, column in values.items():  # the signals of every sampled row join the distances (ood/detector.py)
-        sample = sample.append_column(name, column)
+    sample = _row_sample(sampled, features, values)
     return ReferenceProfile(
         monitor.name,
         version,
@@ -172,6 +172,7 @@ def build_profile(table: pa.Table, monitor: MonitorConfig, version: str, source:
         row_sample=sample,
         signals=signals,
         signal_states=states,
+        text=monitor.text if signals else None,
     )
 
 
@@ -213,16 +214,18 @@ def _signal_profiles(
     return profiles, states, rows
 
 
-def _row_sample(table: pa.Table, features: list[FeatureProfile]) -> pa.Table:
+def _row_sample(table: pa.Table, features: list[FeatureProfile], signals: dict[str, pa.Array]) -> pa.Table:
+    """The sampled rows' numeric and categorical features, then their text signals (which join the distances)."""
     columns: dict[str, pa.Array] = {}
     for f in features:
-        if f.kind == Kind.TEXT:  # texts are in the text profile; distances are measured on the other kinds
+        if f.kind == Kind.TEXT:  # texts are in the text profile; they join the distances through their signals
             continue
         raw = table.column(f.name)
         if f.kind == Kind.NUMERIC:
             columns[f.name] = pa.array(numeric_aligned(raw)[0], pa.float64())
         else:
             columns[f.name] = labels_aligned(raw, f.kind)[0]
+    columns.update(signals)
     return pa.table(columns)
 
 
@@ -372,6 +375,7 @@ def _write_cache(profile: ReferenceProfile, folder: Path) -> None:
         "created_at": profile.created_at,
         "features": meta_features,
         "signals": meta_signals,
+        "text": profile.text.model_dump(mode="json") if profile.text is not None else None,
         "skipped": [asdict(s) for s in profile.skipped],
     }
     if profile.row_sample is not None:
@@ -465,4 +469,5 @@ def _read_cache(folder: Path) -> ReferenceProfile:
         row_sample=row_sample,
         signals=signals,
         signal_states=states,
+        text=TextSettings.model_validate(doc["text"]) if doc.get("text") else None,
     )

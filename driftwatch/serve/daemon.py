@@ -397,7 +397,6 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
                     look_share=snap.look_share,
                     ood=live.config.ood,
                     rules=snap.rules,
-                    text=live.config.text,
                 )
             except Exception:
                 state.count("error")

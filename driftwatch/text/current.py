@@ -6,14 +6,17 @@ import pyarrow as pa
 
 from driftwatch.config.text import TextSettings
 from driftwatch.reference.profile import ReferenceProfile
-from driftwatch.text.derive import CAPPED, texts_of
+from driftwatch.text.derive import rows_for, texts_of
 from driftwatch.text.signals import SIGNALS
 
 
-def current_signals(
-    profile: ReferenceProfile, table: pa.Table, settings: TextSettings, only: set[str] | None = None
-) -> dict[str, pa.Array]:
-    """The derived features' values over `table`'s rows (fewer rows for a capped signal), by derived name."""
+def current_signals(profile: ReferenceProfile, table: pa.Table, only: set[str] | None = None) -> dict[str, pa.Array]:
+    """The derived features' values over `table`'s rows (fewer rows for a capped signal), by derived name.
+
+    They are computed under the text settings the profile was built with, so that a check reads its rows as the
+    reference's were read.
+    """
+    settings = profile.text if profile.text is not None else TextSettings()
     out: dict[str, pa.Array] = {}
     texts: dict[str, list[str | None]] = {}
     for derived in profile.signals:
@@ -25,7 +28,7 @@ def current_signals(
             continue
         if base not in texts:
             texts[base] = texts_of(table.column(base))
-        rows = texts[base][: settings.code_switching_rows] if signal in CAPPED else texts[base]
+        rows = rows_for(signal, texts[base], settings)
         out[derived.name] = SIGNALS[signal]().current(rows, profile.signal_states.get(derived.name))
     return out
 
@@ -38,7 +41,7 @@ def with_row_signals(
     if not wanted:
         return table
     if signals is None:
-        signals = current_signals(profile, table, TextSettings(), only={s.name for s in wanted})
+        signals = current_signals(profile, table, only={s.name for s in wanted})
     for derived in wanted:
         if derived.name in signals and len(signals[derived.name]) == table.num_rows:
             table = table.append_column(derived.name, signals[derived.name])

@@ -67,7 +67,7 @@ def test_a_typical_row_is_not_out_of_distribution(profile) -> None:
 )
 def test_each_reason_fires_on_its_row(profile, row: dict, reason: str, feature: str | None) -> None:
     if reason == "type_error":  # a column of strings, one of them not a number
-        table = pa.table({"age": ["50", "fifty"], "pulse": [90.0] * 2, "channel": ["web"] * 2, "note": ["a"] * 2})
+        table = pa.table({"age": ["50", "fifty"], "pulse": [90.0] * 2, "channel": ["web"] * 2, "note": ["fine"] * 2})
         result = score_ood(profile, table, OodSettings())
     else:
         result = _score(profile, [_row(), row])

@@ -113,13 +113,25 @@ def test_clean_rows_drift_in_no_signal(profile) -> None:
 
 def test_code_switching_reads_at_most_its_rows_and_the_signals_can_be_switched_off(profile) -> None:
     current = demo.production_batch(300, 1.0, seed=3).select(["patient_age", "channel", "symptoms"])
-    few = _monitor(code_switching_rows=100).text
-    signals = current_signals(profile, current, few)
+    few = build_profile(demo.reference_table(3000, seed=2), _monitor(code_switching_rows=100), "v9", "memory")
+    signals = current_signals(few, current)  # under the settings the profile was built with
     assert len(signals["symptoms.code_switching"]) == 100 and len(signals["symptoms.language"]) == 300
     none = build_profile(demo.reference_table(500, seed=2), _monitor(signals=[]), "v0", "memory")
     result = run_check(none, current, DriftSettings(decision="calibrated"))
     (text,) = [f for f in result.features if f.name == "symptoms"]
     assert text.method == "perc_text_content_drift" and result.text == {}
+
+
+def test_signals_read_the_first_max_chars_of_a_row_but_length_counts_all(profile) -> None:
+    german = " ".join(t.text for t in corpus.short_texts("de"))  # about 1,700 characters of German
+    english = corpus.long_texts("en")[0].text  # 500-700 characters of English
+    current = _with_texts(2, [english + " " + german, german], seed=1)
+    signals = current_signals(profile, current)
+    assert profile.text is not None and profile.text.max_chars == 200
+    assert signals["symptoms.language"].to_pylist() == ["en", "de"]  # the first 200 characters tell
+    assert signals["symptoms.length"].to_pylist() == [len(current.column("symptoms")[i].as_py()) for i in (0, 1)]
+    whole = build_profile(demo.reference_table(1000, seed=2), _monitor(max_chars=0), "v8", "memory")
+    assert current_signals(whole, current)["symptoms.language"].to_pylist() == ["de", "de"]  # more German read
 
 
 def test_an_absent_text_column_is_reported_once(profile) -> None:
