@@ -20,6 +20,7 @@ from driftwatch import __version__
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
+from driftwatch.types import Kind
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Watch model inputs drift away from their reference."
@@ -96,7 +97,7 @@ def config_validate(config: ConfigOpt) -> None:
             kind = spec.kind.value if spec.kind else "inferred"
             method = spec.method or (m.drift.methods.get(spec.kind) if spec.kind else None)
             threshold = f", threshold {spec.threshold}" if spec.threshold is not None else ""
-            say(f"  {name}: {kind}, method {method or 'evidently default'}{threshold}")
+            say(f"  {name}: {kind}, {_judged_by(m, spec.kind, method)}{threshold}")
         if m.ignore:
             say(f"  ignored: {', '.join(m.ignore)}")
         say(f"  ood: {_ood_summary(m, shapes[m.name][0] if m.name in shapes else None)}")
@@ -104,6 +105,15 @@ def config_validate(config: ConfigOpt) -> None:
         for problem in problems:
             err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+
+
+def _judged_by(monitor: MonitorConfig, kind: Kind | None, method: str | None) -> str:
+    """How a feature is judged: its method, and for a text feature the signals derived from it."""
+    named = f"method {method}" if method else None
+    if kind != Kind.TEXT or not monitor.text.signals:
+        return named or "method evidently default"
+    signals = f"text signals {', '.join(monitor.text.signals)}"
+    return f"{named}, and its {signals}" if named else f"judged through its {signals}"
 
 
 def _ood_summary(monitor: MonitorConfig, rows: int | None) -> str:
@@ -114,7 +124,9 @@ def _ood_summary(monitor: MonitorConfig, rows: int | None) -> str:
     ood = monitor.ood
     if not ood.enabled:
         return "disabled"
-    on = [name for name, rule in ood.reasons if rule.enabled]
+    # The text reasons judge text signals: a monitor that derives none never runs them.
+    text_reasons = ("unseen_language", "unseen_script")
+    on = [name for name, rule in ood.reasons if rule.enabled and (monitor.text.signals or name not in text_reasons)]
     line = ", ".join(on) or "no reason enabled"
     if "novel" in on:
         why = shortfall(min(rows, ROW_SAMPLE), ood.reasons.novel, ood.alpha) if rows is not None else None

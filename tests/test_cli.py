@@ -157,6 +157,9 @@ def test_config_validate(example_config: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "triage" in proc.stdout and "patient_age: numeric" in proc.stdout
     assert f"reference: {EXAMPLES / 'reference.csv'} (5000 rows, 10 columns)" in proc.stdout
+    assert "symptoms: text, judged through its text signals language, code_switching, script, length, oov_rate" in (
+        proc.stdout
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("monitors:\n  - name: m\n    reference: {path: r.csv}\n    features:\n      age: {method: kss}\n")
     proc = run("config", "validate", "-c", str(bad))
@@ -176,6 +179,15 @@ def test_config_validate_says_what_ood_runs(example_config: Path, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert "novel disabled: calibrating novelty at alpha 0.01 needs a reference of at least 200 rows" in proc.stdout
     assert "this one has 150" in proc.stdout
+    # Without text signals the text feature goes to evidently's test and the text reasons have nothing to judge.
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(example_config.read_text().replace("    window:\n", "    text: {signals: []}\n    window:\n", 1))
+    proc = run("config", "validate", "-c", str(plain))
+    assert proc.returncode == 0, proc.stderr
+    assert "symptoms: text, method evidently default" in proc.stdout
+    assert "ood: out_of_range, unseen_category, unexpected_missing, type_error, novel (novel at alpha 0.01)" in (
+        proc.stdout
+    )
 
 
 def test_config_validate_opens_each_reference(example_config: Path, tmp_path: Path) -> None:
