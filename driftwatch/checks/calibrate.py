@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from driftwatch.checks.nulls import calibration_statistic, grid_sizes, null_cache
 from driftwatch.checks.pvalues import interpolate, null_p
@@ -32,6 +33,9 @@ def score_p_value(
         return outcome.exact_p_value, "exact"
     if method in OWN_NULL:
         return outcome.score, "exact"
+    single = single_value_p(feature, values)
+    if single is not None:
+        return single, "exact"
     m = len(values)
     observed = calibration_statistic(method, feature, values, feature.kind, outcome.score)
     cache = null_cache(profile)
@@ -41,6 +45,30 @@ def score_p_value(
     p_lo = null_p(cache.get(feature, method, lo, cal.replicates, cal.seed), observed, u)
     p_hi = p_lo if hi == lo else null_p(cache.get(feature, method, hi, cal.replicates, cal.seed), observed, u)
     return interpolate(m, lo, hi, p_lo, p_hi), "bootstrap"
+
+
+def single_value_p(feature: FeatureProfile, values: CurrentValues) -> float | None:
+    """One-sided Fisher exact test of the share of current values other than the reference's only value (None: the
+    reference has several values).
+
+    A reference with one distinct value (one category; a text signal of a monolingual reference: one language, one
+    script, no OOV) has a constant null, which puts every score above zero at the same Monte Carlo floor 1 / (B + 1)
+    whatever its size; its evidence is the count of current values unlike the reference's, which this test weighs.
+    """
+    if feature.categorical is not None and feature.categorical.n_unique == 1:
+        only = str(feature.categorical.categories[0])
+        labels = values if isinstance(values, pa.Array) else pa.array(values)
+        same = int(pc.sum(pc.equal(labels.cast(pa.string()), only)).as_py() or 0)
+    elif feature.numeric is not None and feature.numeric.n_unique == 1:
+        same = int(np.count_nonzero(np.asarray(values) == feature.numeric.values[0]))
+    else:
+        return None
+    other = len(values) - same
+    if other == 0:
+        return 1.0
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[0, feature.valid], [other, same]], alternative="less").pvalue)
 
 
 def missing_p_value(feature: FeatureProfile, rows: int, usable: int) -> float | None:

@@ -140,3 +140,17 @@ def test_an_absent_text_column_is_reported_once(profile) -> None:
     names = [f.name for f in result.features]
     assert "symptoms" in names and not any(n.startswith("symptoms.") for n in names)
     assert score_ood(profile, current, OodSettings()) is not None
+
+
+def test_a_surge_against_a_monolingual_reference_is_flagged_at_an_open_look(profile) -> None:
+    # One language, one script, no code-switching in the reference: their nulls are constant, so the evidence is
+    # the count of rows unlike the reference's (an exact test), strong enough for a small share of alpha.
+    english = demo.production_batch(400, 0.0, seed=21).column("symptoms").to_pylist()
+    foreign = [t.text for code in ("es", "ru", "zh", "ar") for t in corpus.short_texts(code)[:25]]
+    current = _with_texts(500, english + foreign, seed=22)
+    result = run_check(profile, current, DriftSettings(decision="calibrated"), look_share=0.001)
+    by_name = {f.name: f for f in result.features}
+    assert by_name["symptoms.language"].calibration == "exact" and by_name["symptoms.language"].p_value < 1e-20
+    assert by_name["symptoms.language"].drifted and by_name["symptoms.script"].drifted
+    same = run_check(profile, _with_texts(500, english + english[:100], seed=23), DriftSettings(decision="calibrated"))
+    assert not any(f.drifted for f in same.features if f.name in ("symptoms.language", "symptoms.script"))
