@@ -64,6 +64,7 @@ ROMANISED_HINDI = frozenset(
 # share wants the macrolanguage's ISO 639-1 code. Other labels without a 639-1 code (ceb, war, ...) stay as they are.
 MACROLANGUAGE = {"arz": "ar", "wuu": "zh", "yue": "zh", "gan": "zh", "azb": "az", "pnb": "pa", "ckb": "ku", "mzn": "fa"}
 _WORD = re.compile(r"[^\W\d_]+")
+_KANA = re.compile("[\u3040-\u30ff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 _lock = threading.Lock()
@@ -150,6 +151,8 @@ def identify(texts: Sequence[object]) -> tuple[list[str], np.ndarray]:
         best = detector.detect(text, model="lite", k=1)[0]
         confidences[i] = best["score"]
         code = MACROLANGUAGE.get(best["lang"], best["lang"])
+        if code == "ja" and _KANA.search(text) is None:
+            code = "zh"  # fastText takes some Chinese rows for Japanese; Japanese text writes kana (all 40 corpus rows)
         languages.append(code if best["score"] >= CONFIDENCE_THRESHOLD else UNKNOWN)
     return languages, confidences
 

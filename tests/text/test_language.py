@@ -134,3 +134,9 @@ def test_no_monolingual_row_holds_two_romanised_hindi_words() -> None:
     for row in corpus.monolingual():
         words = {w.strip(".,;:!?").lower() for w in row.text.split()}
         assert len(words & ROMANISED_HINDI) < 2, row.text
+
+
+def test_chinese_without_kana_is_never_japanese() -> None:
+    rows = ["右侧腹部剧烈疼痛，吃饭后更严重。", "病人发烧三天了，咳嗽很厉害。"]  # noqa: RUF001 (Chinese punctuation)
+    languages, _ = identify(rows + [t.text for t in corpus.short_texts("ja")[:5]])
+    assert languages[0] == "zh" and "ja" not in languages[:2] and languages[2:] == ["ja"] * 5
