@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from driftwatch.config.ood import OodSettings
 from driftwatch.ood.reasons import RULES, Rule
@@ -156,16 +155,6 @@ def _error_column(rows: int, errors_by_feature: list[tuple[int, np.ndarray]]) ->
     for r in np.flatnonzero(any_error).tolist():
         labels[r] = ",".join(str(i) for i, errs in errors_by_feature if errs[r])
     return pa.array(labels, pa.string())
-
-
-def _type_error_counts(column: pa.Array, n_features: int) -> np.ndarray:
-    out = np.zeros(n_features, dtype=np.int64)
-    if column.null_count == len(column):
-        return out
-    flat = pc.list_flatten(pc.split_pattern(column.drop_null(), ","))
-    idx = pc.cast(flat, pa.int64()).to_numpy(zero_copy_only=False)
-    np.add.at(out, idx[idx < n_features], 1)
-    return out
 
 
 def conform_rows(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
