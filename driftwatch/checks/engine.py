@@ -74,8 +74,9 @@ def run_check(
     judged = [r for r in results if r.status in JUDGED]
     drifted = sum(r.drifted for r in judged)
     share = drifted / len(judged) if judged else 0.0
-    # with the text signals of every row: for unseen_language, unseen_script and the distances
-    scored = with_row_signals(profile, current, signals)
+    # with the text signals of every row: for unseen_language, unseen_script and the distances (computed here when
+    # the window was too small to judge them)
+    scored = with_row_signals(profile, current, signals or None)
     ood_result = score_ood(profile, scored, ood) if ood is not None and current.num_rows else None
     if ood_result is not None and rules is not None:
         ood_result = replace(ood_result, rules=rules)

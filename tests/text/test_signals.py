@@ -154,3 +154,10 @@ def test_a_surge_against_a_monolingual_reference_is_flagged_at_an_open_look(prof
     assert by_name["symptoms.language"].drifted and by_name["symptoms.script"].drifted
     same = run_check(profile, _with_texts(500, english + english[:100], seed=23), DriftSettings(decision="calibrated"))
     assert not any(f.drifted for f in same.features if f.name in ("symptoms.language", "symptoms.script"))
+
+
+def test_a_window_too_small_to_judge_still_scores_its_rows_with_their_signals(profile) -> None:
+    current = demo.production_batch(40, 0.0, seed=31).select(["patient_age", "channel", "symptoms"])
+    result = run_check(profile, current, DriftSettings(decision="calibrated", min_rows=100), ood=OodSettings())
+    assert result.status == Status.INSUFFICIENT_DATA and result.text == {}
+    assert result.ood is not None and result.ood.rows == 40 and result.ood.by_reason["novel"] <= 2  # not all novel
