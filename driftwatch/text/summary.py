@@ -9,8 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from driftwatch.config.text import TextSettings
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile
-from driftwatch.text.derive import signal_name, texts_of
+from driftwatch.text.derive import rows_for, signal_name, texts_of
 from driftwatch.text.language import NO_LANGUAGE, UNKNOWN
 from driftwatch.text.scripts import SCRIPTS, letter_counts
 from driftwatch.text.signals.language import SWITCHED
@@ -145,8 +146,11 @@ def _scripts(profile: ReferenceProfile, feature: str, current: pa.Table) -> dict
     if state is None:
         return {}
     ref = dict(zip(state.column("script").to_pylist(), state.column("letters").to_pylist(), strict=True))
-    # One pass over all rows joined: the per-row main script is the derived feature, this is the letter mix.
-    cur = letter_counts("\n".join(t for t in texts_of(current.column(feature)) if t))
+    # One pass over all rows joined, each read as the script signal reads it (and the reference's letters were
+    # counted): the per-row main script is the derived feature, this is the letter mix.
+    settings = profile.text if profile.text is not None else TextSettings()
+    read = rows_for("script", texts_of(current.column(feature)), settings)
+    cur = letter_counts("\n".join(t for t in read if t))
     ref_total, cur_total = sum(ref.values()), int(cur.sum())
     out = {}
     for i, script in enumerate(SCRIPTS):

@@ -161,3 +161,10 @@ def test_a_window_too_small_to_judge_still_scores_its_rows_with_their_signals(pr
     result = run_check(profile, current, DriftSettings(decision="calibrated", min_rows=100), ood=OodSettings())
     assert result.status == Status.INSUFFICIENT_DATA and result.text == {}
     assert result.ood is not None and result.ood.rows == 40 and result.ood.by_reason["novel"] <= 2  # not all novel
+
+
+def test_letter_shares_read_what_the_reference_read(profile) -> None:
+    russian = " ".join(t.text for t in corpus.short_texts("ru"))  # Cyrillic, long past max_chars
+    english = corpus.long_texts("en")[0].text[:200]
+    result = run_check(profile, _with_texts(200, [english + " " + russian] * 200, seed=4), DriftSettings())
+    assert result.text["symptoms"].scripts == {"Latin": (1.0, 1.0)}  # the first 200 characters are English
