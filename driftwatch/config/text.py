@@ -6,7 +6,7 @@ from pydantic import Field, field_validator
 
 from driftwatch.config.base import Strict
 
-SIGNALS = ("language", "code_switching", "script", "length", "oov_rate")
+SIGNALS = ("language", "code_switching", "script", "length", "tokens", "oov_rate")
 
 
 class TextSettings(Strict):
@@ -16,9 +16,9 @@ class TextSettings(Strict):
     # Code-switching needs span detection: it reads at most this many rows of a check's sample (the first ones; the
     # sample is uniform, so they are too). The other signals read every row of the sample.
     code_switching_rows: int = Field(default=5000, ge=100)
-    # Every signal but length reads a row's first max_chars characters (0: the whole row), in the reference and in
-    # checks alike: the cost of a check grows with the characters read, and a row's opening tells its language.
-    max_chars: int = Field(default=200, ge=0)
+    # Every signal but length and tokens reads a row's first max_chars characters (0: the whole row), in the reference
+    # and in checks alike: the cost of a check grows with the characters read, and a row's opening tells its language.
+    max_chars: int = Field(default=120, ge=0)
     # driftwatch_text_language_ratio exports this many languages per feature, the rest summed as "other".
     exported_languages: int = Field(default=8, ge=1, le=50)
 

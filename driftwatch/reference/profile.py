@@ -23,7 +23,7 @@ from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labe
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
-PROFILE_FORMAT = 5
+PROFILE_FORMAT = 6
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # Whole reference rows kept with the profile, for what needs rows rather than columns (the novelty detector).
 ROW_SAMPLE = 20_000

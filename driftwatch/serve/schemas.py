@@ -173,6 +173,7 @@ class TextOut(_Model):
     empty: PairOut = Field(description="Share of rows without any letter (missing, empty, emoji, digits only).")
     oov_rate: PairOut = Field(description="Mean share of a row's tokens the reference's vocabulary lacks.")
     length: PairOut = Field(description="Mean characters per row.")
+    tokens: PairOut = Field(description="Mean tokens per row (words; a character of a script without spaces).")
 
 
 class _Verdict(_Model):

@@ -12,7 +12,7 @@ from driftwatch.text.signals import SIGNALS
 # Signals whose values a check computes on part of its sample only (TextSettings.code_switching_rows).
 CAPPED = frozenset({"code_switching"})
 # Signals that read the whole text, not its first TextSettings.max_chars characters.
-WHOLE = frozenset({"length"})
+WHOLE = frozenset({"length", "tokens"})
 
 
 def signal_name(feature: str, signal: str) -> str:

@@ -36,6 +36,7 @@ class TextSummary:
     empty: Pair = (None, None)  # rows without any letter (missing, empty, emoji, digits)
     oov_rate: Pair = (None, None)  # mean share of a row's tokens the reference vocabulary lacks
     length: Pair = (None, None)  # mean characters per row
+    tokens: Pair = (None, None)  # mean tokens per row
 
     def to_json(self) -> dict[str, Any]:
         """Every field as JSON holds it (pairs as two-item lists), for storage; from_json reads it back."""
@@ -56,6 +57,7 @@ class TextSummary:
             empty=pair(doc["empty"]),
             oov_rate=pair(doc["oov_rate"]),
             length=pair(doc["length"]),
+            tokens=pair(doc.get("tokens", (None, None))),  # checks stored before the tokens signal have none
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class TextSummary:
             "empty": pair(self.empty),
             "oov_rate": pair(self.oov_rate),
             "length": pair(self.length),
+            "tokens": pair(self.tokens),
         }
 
 
@@ -112,6 +115,7 @@ def summarize(profile: ReferenceProfile, current: pa.Table, signals: dict[str, p
             empty=_zero(language.get(NO_LANGUAGE, (None, None))) if language else (None, None),
             oov_rate=_means(ref("oov_rate"), cur("oov_rate")),
             length=_means(ref("length"), cur("length")),
+            tokens=_means(ref("tokens"), cur("tokens")),
         )
     return out
 

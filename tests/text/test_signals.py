@@ -105,7 +105,7 @@ def test_clean_rows_drift_in_no_signal(profile) -> None:
     current = demo.production_batch(1000, 0.0, seed=11).select(["patient_age", "channel", "symptoms"])
     result = run_check(profile, current, DriftSettings(decision="calibrated"), ood=OodSettings())
     signals = [f for f in result.features if f.name.startswith("symptoms.")]
-    assert len(signals) == 5 and not any(f.drifted for f in signals)
+    assert len(signals) == 6 and not any(f.drifted for f in signals)
     block = result.text["symptoms"]
     assert block.new_languages == {} and block.code_switching == (0.0, 0.0)
     assert result.ood is not None and result.ood.by_reason["unseen_language"] == 0
@@ -122,14 +122,17 @@ def test_code_switching_reads_at_most_its_rows_and_the_signals_can_be_switched_o
     assert text.method == "perc_text_content_drift" and result.text == {}
 
 
-def test_signals_read_the_first_max_chars_of_a_row_but_length_counts_all(profile) -> None:
+def test_signals_read_the_first_max_chars_of_a_row_but_length_and_tokens_count_all(profile) -> None:
     german = " ".join(t.text for t in corpus.short_texts("de"))  # about 1,700 characters of German
     english = corpus.long_texts("en")[0].text  # 500-700 characters of English
     current = _with_texts(2, [english + " " + german, german], seed=1)
     signals = current_signals(profile, current)
-    assert profile.text is not None and profile.text.max_chars == 200
-    assert signals["symptoms.language"].to_pylist() == ["en", "de"]  # the first 200 characters tell
-    assert signals["symptoms.length"].to_pylist() == [len(current.column("symptoms")[i].as_py()) for i in (0, 1)]
+    assert profile.text is not None and profile.text.max_chars == 120
+    assert signals["symptoms.language"].to_pylist() == ["en", "de"]  # the first 120 characters tell
+    texts = current.column("symptoms").to_pylist()
+    assert signals["symptoms.length"].to_pylist() == [len(t) for t in texts]
+    assert signals["symptoms.tokens"].to_pylist() == [len(tokens(t)) for t in texts]
+    assert signals["symptoms.tokens"].to_pylist()[0] > 250
     whole = build_profile(demo.reference_table(1000, seed=2), _monitor(max_chars=0), "v8", "memory")
     assert current_signals(whole, current)["symptoms.language"].to_pylist() == ["de", "de"]  # more German read
 
