@@ -31,7 +31,12 @@ SCRIPTS = (
     "other",
 )
 # Unicode character names start with the script's name in these words (CJK for Han ideographs).
-_NAME_WORDS = {s.upper(): s for s in SCRIPTS[:-1]} | {"CJK": "Han", "ETHIOPIC": "Ethiopic"}
+# The prolonged sound mark (ー), written in both kana, is named KATAKANA-HIRAGANA.
+_NAME_WORDS = {s.upper(): s for s in SCRIPTS[:-1]} | {
+    "CJK": "Han",
+    "ETHIOPIC": "Ethiopic",
+    "KATAKANA-HIRAGANA": "Katakana",
+}
 # Every code point up to here gets a table entry (the Basic and Supplementary planes with letters in use).
 _LAST = 0x2FFFF
 NONE = "none"  # a row without letters
@@ -65,11 +70,15 @@ def _table() -> np.ndarray:
     return table
 
 
+def script_codes(text: str) -> np.ndarray:
+    """Each character's index in SCRIPTS (len(SCRIPTS) for a character that is not a letter)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return _table()[np.minimum(codes, _LAST + 1)]
+
+
 def letter_counts(text: str) -> np.ndarray:
     """Letters of the text per script, in SCRIPTS order."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    index = _table()[np.minimum(codes, _LAST + 1)]
-    return np.bincount(index, minlength=len(SCRIPTS) + 1)[: len(SCRIPTS)]
+    return np.bincount(script_codes(text), minlength=len(SCRIPTS) + 1)[: len(SCRIPTS)]
 
 
 def is_mojibake(text: str) -> bool:
