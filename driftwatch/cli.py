@@ -83,7 +83,8 @@ def config_validate(config: ConfigOpt) -> None:
         try:
             shapes[m.name] = _reference_shape(m)
         except DriftwatchError as exc:  # the message names the file, or says the query failed
-            problems.append(f"monitor '{m.name}': {exc}")
+            named = str(exc).startswith(f"monitor '{m.name}'")
+            problems.append(str(exc) if named else f"monitor '{m.name}': {exc}")
     status = "[bold red]invalid[/]" if problems else "[green]ok[/]"
     say = partial(out.print, highlight=False, soft_wrap=True)
     say(f"{status} {config}: {len(cfg.monitors)} monitor(s), data_dir {cfg.data_dir}")
@@ -135,8 +136,9 @@ def _ood_summary(monitor: MonitorConfig, rows: int | None) -> str:
 
 
 def _reference_shape(monitor: MonitorConfig) -> tuple[int, int]:
-    """Rows and columns of a monitor's reference, read the way its profile reads it."""
+    """Rows and columns of a monitor's reference, read the way its profile reads it, and its features checked."""
     from driftwatch.reference import readers
+    from driftwatch.reference.schema import infer_schema
 
     ref = monitor.reference
     if ref.path is not None:
@@ -144,6 +146,7 @@ def _reference_shape(monitor: MonitorConfig) -> tuple[int, int]:
     else:
         assert ref.query is not None and ref.url is not None
         table = readers.read_sql(ref.url, ref.query)
+    infer_schema(table, monitor)  # a feature missing from it, or text without strings, is a problem now
     return table.num_rows, table.num_columns
 
 

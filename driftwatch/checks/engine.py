@@ -168,6 +168,10 @@ def _check_feature(
             None,
             None,
         )
+    named = feature.schema.method or settings.methods.get(kind)
+    if derived and named is None:
+        # Its signals carry the verdict, even when none of its values is a string: this row keeps the quality only.
+        return _no_test(common, Status.SIGNALS, f"judged through its {len(derived)} text signals"), None, None
     if feature.valid == 0:
         return _no_test(common, Status.NO_REFERENCE_VALUES, "the reference has no usable values"), None, None
     if n == 0:
@@ -179,9 +183,6 @@ def _check_feature(
             None,
             None,
         )
-    named = feature.schema.method or settings.methods.get(kind)
-    if derived and named is None:
-        return _no_test(common, Status.SIGNALS, f"judged through its {len(derived)} text signals"), None, None
     method = named or _default(feature, values)
     spec = lookup(method)
     threshold = feature.schema.threshold or settings.thresholds.get(kind) or spec.default_threshold
@@ -265,7 +266,14 @@ def _rate(count: int, total: int) -> float:
 
 
 def _default(feature: FeatureProfile, values: np.ndarray | pa.Array) -> str:
-    """evidently's default test, from the reference size and the distinct values of reference and current."""
+    """evidently's default test, from the reference size and the distinct values of reference and current.
+
+    A text signal's test follows from its reference alone, so that it, and the scale of its score, stays the same
+    from check to check (an OOV rate that is 0 on every reference row would switch tests with each drifted window).
+    """
+    if feature.schema.signal_of is not None:
+        summary = feature.numeric if feature.numeric is not None else feature.categorical
+        return default_method(feature.kind, feature.valid, summary.n_unique if summary is not None else 0)
     if feature.numeric is not None:
         # The rule only asks whether there are more than 5 (or 2) distinct values: past that, skip the count.
         if feature.numeric.n_unique > 5:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from driftwatch.config import LIMIT_NAMES, CloudEventRoute, IngestLimits
 from driftwatch.ingest.inference import BODY_KEYS, decode_inference
 from driftwatch.ingest.limits import Reserve, check_json, no_reserve
-from driftwatch.ingest.payloads import PayloadError, RowError, describe, media_type
+from driftwatch.ingest.payloads import PayloadError, RowError, describe, json_problem, media_type
 
 EventKind = Literal["request", "response"]
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
@@ -136,7 +136,7 @@ def _structured(body: bytes, limits: IngestLimits, reserve: Reserve) -> CloudEve
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"malformed CloudEvent JSON: {exc}") from exc
+        raise PayloadError(f"CloudEvent: {json_problem(exc, body)}") from exc
     if not isinstance(envelope, dict):
         raise PayloadError(f"a structured CloudEvent must be a JSON object, got {describe(envelope)}")
     if "data" in envelope and "data_base64" in envelope:
@@ -194,7 +194,7 @@ def _json_data(raw: bytes, content_type: str | None, limits: IngestLimits, reser
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"CloudEvent data is not valid JSON: {exc}") from exc
+        raise PayloadError(f"CloudEvent data: {json_problem(exc, raw)}") from exc
 
 
 def _base64_json(encoded: Any, attribute: str, content_type: str | None, limits: IngestLimits, reserve: Reserve) -> Any:

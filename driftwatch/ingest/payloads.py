@@ -186,6 +186,15 @@ def loads_json(data: bytes) -> Any:
             raise exc from None
 
 
+def json_problem(exc: orjson.JSONDecodeError, data: bytes) -> str:
+    """What is wrong with a document orjson rejected; bytes that are not UTF-8 are named as such, with their place."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:  # orjson says "surrogates not allowed" at line 1 column 1
+        return f"invalid UTF-8: byte 0x{data[bad.start]:02x} at offset {bad.start} ({bad.reason})"
+    return f"malformed JSON: {exc}"
+
+
 # json.dumps(float("nan")) is NaN: a value that is not there. The infinities are real (out-of-range) readings.
 _NON_FINITE = {"NaN": None, "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -194,7 +203,7 @@ def _parse_json(body: bytes, limits: IngestLimits, keep: Collection[str] | None)
     try:
         value = loads_json(body)
     except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"malformed JSON: {exc}") from exc
+        raise PayloadError(json_problem(exc, body)) from exc
     if isinstance(value, dict) and isinstance(value.get("rows"), list):
         extra = sorted(k for k in value if k != "rows")
         if extra:
@@ -227,7 +236,7 @@ def _parse_ndjson(body: bytes, limits: IngestLimits, keep: Collection[str] | Non
         except orjson.JSONDecodeError as exc:
             malformed_count += 1
             if len(malformed) < MAX_ROW_ERRORS:
-                malformed.append(RowError(number, None, f"malformed JSON: {exc}"))
+                malformed.append(RowError(number, None, json_problem(exc, line)))
         else:
             rows.append(number)
     parsed = rows_to_table(items, rows, keep=keep, limits=limits)

@@ -87,6 +87,8 @@ def infer_schema(table: pa.Table, monitor: MonitorConfig) -> list[FeatureSchema]
             kind, reason = spec.kind, "set in config"
         else:
             kind, reason = infer_kind(table.column(name))
+        if kind == Kind.TEXT:
+            _check_text(monitor.name, name, table.column(name))
         if method is not None and kind is not None:
             try:
                 lookup(method, kind)
@@ -94,3 +96,19 @@ def infer_schema(table: pa.Table, monitor: MonitorConfig) -> list[FeatureSchema]
                 raise DataError(f"monitor '{monitor.name}': feature '{name}' was inferred as {kind}: {exc}") from None
         out.append(FeatureSchema(name, kind, reason, method, threshold, name in monitor.prediction_columns))
     return out
+
+
+def _check_text(monitor: str, name: str, column: pa.ChunkedArray) -> None:
+    """Refuse a text feature whose reference holds no strings, or no letters: its signals would compare with nothing."""
+    t = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+        raise DataError(
+            f"monitor '{monitor}': feature '{name}' is text, but the reference column holds {t}, not strings "
+            "(set its kind to numeric or categorical)"
+        )
+    texts = column.cast(pa.large_string())
+    if not pc.any(pc.match_substring_regex(texts, r"\pL")).as_py():
+        raise DataError(
+            f"monitor '{monitor}': feature '{name}' is text, but no reference row holds a letter (every value is "
+            "missing, empty, digits or emoji): there is no language, script or vocabulary to compare with"
+        )

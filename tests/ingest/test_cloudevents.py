@@ -101,7 +101,7 @@ def test_binary_mode_non_json_data_is_415() -> None:
 
 
 def test_binary_mode_malformed_data_is_400() -> None:
-    msg = "CloudEvent data is not valid JSON: unexpected end of data: line 1 column 2 (char 1)"
+    msg = "CloudEvent data: malformed JSON: unexpected end of data: line 1 column 2 (char 1)"
     _raises(400, msg, parse_cloudevent, _binary_headers(), b"{")
 
 
@@ -138,7 +138,7 @@ def test_structured_mode_errors() -> None:
     ct = {"Content-Type": "application/cloudevents+json"}
     base = {"specversion": "1.0", "id": "x", "type": REQUEST, "source": "s"}
     _raises(
-        400, "malformed CloudEvent JSON: unexpected end of data: line 1 column 2 (char 1)", parse_cloudevent, ct, b"{"
+        400, "CloudEvent: malformed JSON: unexpected end of data: line 1 column 2 (char 1)", parse_cloudevent, ct, b"{"
     )
     _raises(400, "a structured CloudEvent must be a JSON object, got an array", parse_cloudevent, ct, b"[]")
     missing = orjson.dumps({k: v for k, v in base.items() if k != "id"})

@@ -185,6 +185,13 @@ def test_malformed_json_is_400_with_orjson_message() -> None:
     _raises(400, "malformed JSON: unexpected end of data: line 1 column 12 (char 11)", parse_rows, b'[{"a": 1}, ', JSON)
 
 
+def test_bytes_that_are_not_utf8_are_named_with_their_offset() -> None:
+    body = '[{"symptoms": "fièvre"}]'.encode("latin-1")
+    _raises(400, "invalid UTF-8: byte 0xe8 at offset 17 (invalid continuation byte)", parse_rows, body, JSON)
+    parsed = parse_rows(b'{"a": 1}\n' + '{"a": "caf\xe9"}'.encode("latin-1") + b"\n", NDJSON)
+    assert parsed.table.num_rows == 1 and parsed.errors[0].message.startswith("invalid UTF-8: byte 0xe9 at offset 10")
+
+
 def test_json_scalar_is_400() -> None:
     msg = 'expected a JSON array of objects, an object or {"rows": [...]}, got a number'
     _raises(400, msg, parse_rows, b"5", JSON)
@@ -312,7 +319,7 @@ def test_ndjson_invalid_utf8_line_is_rejected() -> None:
     assert parsed.table.to_pylist() == [{"a": "ok"}]
     assert parsed.rejected == 1
     assert parsed.errors[0].row == 1
-    assert parsed.errors[0].message.startswith("malformed JSON: ")
+    assert parsed.errors[0].message == "invalid UTF-8: byte 0xff at offset 7 (invalid start byte)"
 
 
 def test_ndjson_line_numbers_count_blank_lines() -> None:

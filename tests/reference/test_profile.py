@@ -74,6 +74,24 @@ def test_listed_feature_missing_from_reference_is_an_error() -> None:
         build_profile(_table(), mon, "v", "mem")
 
 
+@pytest.mark.parametrize(
+    ("column", "problem"),
+    [
+        ("amount", "the reference column holds double, not strings"),
+        ("empty", "no reference row holds a letter"),
+        ("emoji", "no reference row holds a letter"),
+        ("blank", "no reference row holds a letter"),
+    ],
+)
+def test_a_text_feature_needs_strings_with_letters_in_the_reference(column: str, problem: str) -> None:
+    n = 400
+    table = _table(n).append_column("empty", pa.nulls(n, pa.string())).append_column("emoji", pa.array(["🤒 42"] * n))
+    table = table.append_column("blank", pa.nulls(n))
+    mon = MonitorConfig(name="m", reference={"path": "x"}, features={column: "text"})
+    with pytest.raises(DataError, match=f"feature '{column}' is text, but {problem}"):
+        build_profile(table, mon, "v", "mem")
+
+
 def test_inferred_kind_must_fit_configured_method() -> None:
     mon = MonitorConfig(name="m", reference={"path": "x"}, features={"color": {"method": "ks"}})
     with pytest.raises(DataError, match="feature 'color' was inferred as categorical: stat test 'ks' does not apply"):

@@ -137,6 +137,23 @@ def test_signals_read_the_first_max_chars_of_a_row_but_length_and_tokens_count_a
     assert current_signals(whole, current)["symptoms.language"].to_pylist() == ["de", "de"]  # more German read
 
 
+def test_the_text_row_is_never_judged_itself_even_without_a_string(profile) -> None:
+    current = demo.production_batch(400, 0.0, seed=5).select(["patient_age", "channel"])
+    current = current.append_column("symptoms", pa.array(range(400)))  # numbers where texts belong
+    result = run_check(profile, current, DriftSettings(decision="calibrated"))
+    row = next(f for f in result.features if f.name == "symptoms")
+    assert row.status == Status.SIGNALS and not row.drifted and row.quality.type_error_rate == 1.0
+    assert result.judged_features == len(result.features) - 1
+
+
+def test_a_signal_keeps_its_test_whatever_the_window_holds(profile) -> None:
+    methods = set()
+    for drift, seed in ((0.0, 12), (1.0, 13)):
+        result = run_check(profile, demo.production_batch(500, drift, seed=seed), DriftSettings(decision="calibrated"))
+        methods.add(tuple((f.name, f.method) for f in result.features if f.name.startswith("symptoms.")))
+    assert len(methods) == 1
+
+
 def test_an_absent_text_column_is_reported_once(profile) -> None:
     current = demo.production_batch(300, 0.0, seed=3).select(["patient_age", "channel"])
     result = run_check(profile, current, DriftSettings(decision="calibrated"))
