@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from driftwatch.config import IngestLimits
@@ -334,7 +335,23 @@ def _parse_arrow(body: bytes, limits: IngestLimits, keep: Collection[str] | None
     duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicates:
         raise PayloadError(f"Arrow stream has duplicate column names: {', '.join(duplicates)}")
-    return ParsedRows(_null_others(table, keep), 0, ())
+    table = _null_others(table, keep)
+    _check_arrow_strings(table, limits)
+    return ParsedRows(table, 0, ())
+
+
+def _check_arrow_strings(table: pa.Table, limits: IngestLimits) -> None:
+    """Hold Arrow's string values to max_string_bytes, as JSON's are: one 15 MB text would be read by every check."""
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        t = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)):
+            continue
+        values = column.cast(pa.large_binary()) if pa.types.is_dictionary(column.type) else column
+        longest = pc.max(pc.binary_length(values)).as_py() or 0
+        if longest > limits.max_string_bytes:
+            raise limit_error(
+                f"a string of {longest} bytes in Arrow column {name!r}", "max_string_bytes", limits.max_string_bytes
+            )
 
 
 def _null_others(table: pa.Table, keep: Collection[str] | None) -> pa.Table:

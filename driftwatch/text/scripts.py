@@ -37,6 +37,8 @@ _NAME_WORDS = {s.upper(): s for s in SCRIPTS[:-1]} | {
     "ETHIOPIC": "Ethiopic",
     "KATAKANA-HIRAGANA": "Katakana",
 }
+# Fullwidth Latin (ｆｅｖｅｒ) and halfwidth katakana are their script written wider or narrower.
+_WIDTH = ("FULLWIDTH", "HALFWIDTH")
 # Every code point up to here gets a table entry (the Basic and Supplementary planes with letters in use).
 _LAST = 0x2FFFF
 NONE = "none"  # a row without letters
@@ -64,7 +66,8 @@ def _table() -> np.ndarray:
         ch = chr(cp)
         if not ch.isalpha():
             continue
-        word = unicodedata.name(ch, "").split(" ", 1)[0]
+        words = unicodedata.name(ch, "").split(" ")
+        word = words[1] if words[0] in _WIDTH and len(words) > 1 else words[0]
         script = _NAME_WORDS.get(word)
         table[cp] = SCRIPTS.index(script) if script is not None else other
     return table

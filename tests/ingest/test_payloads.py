@@ -11,6 +11,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from driftwatch.config import IngestLimits
 from driftwatch.errors import DataError
 from driftwatch.ingest.payloads import PayloadError, RowError, decode_body, parse_rows
 from driftwatch.reference.values import to_numeric
@@ -366,3 +367,13 @@ def test_gzip_then_parse() -> None:
     body = gzip.compress(json.dumps([{"a": i} for i in range(3)]).encode())
     parsed = parse_rows(decode_body(body, "gzip", 1024), JSON)
     assert parsed.table.column("a").to_pylist() == [0, 1, 2]
+
+
+def test_an_arrow_string_longer_than_max_string_bytes_is_422_as_in_json() -> None:
+    limits = IngestLimits(max_string_bytes=1024)
+    ok = pa.table({"note": ["x" * 1024, None], "big_elsewhere": ["y" * 5000, "z"]})
+    assert parse_rows(_arrow_stream(ok), ARROW, limits, keep={"note"}).table.num_rows == 2  # not a feature: unread
+    for column in (pa.array(["x" * 1025]), pa.array(["é" * 513]).dictionary_encode()):
+        size = 1025 if column.type == pa.string() else 1026
+        msg = f"a string of {size} bytes in Arrow column 'note' exceeds ingest.limits.max_string_bytes (1024)"
+        _raises(422, msg, parse_rows, _arrow_stream(pa.table({"note": column})), ARROW, limits)

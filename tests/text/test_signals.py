@@ -39,6 +39,7 @@ def test_rows_without_letters_have_no_script_and_mojibake_is_named() -> None:
     damaged = [t.text for t in edge if t.kind == corpus.MOJIBAKE]
     assert damaged and main_scripts(damaged)[0] == [MOJIBAKE] * len(damaged)
     assert main_scripts(["Patient hat seit gestern Fieber und Husten."])[0] == ["Latin"]  # German umlaut-free
+    assert main_scripts(["ｆｕｌｌｗｉｄｔｈ ｔｅｘｔ", "ブーストが必要"])[0] == ["Latin", HAN_KANA]  # wide letters, ー
 
 
 def test_letter_shares_of_a_mixed_row() -> None:
