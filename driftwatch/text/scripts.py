@@ -37,7 +37,7 @@ _NAME_WORDS = {s.upper(): s for s in SCRIPTS[:-1]} | {
     "ETHIOPIC": "Ethiopic",
     "KATAKANA-HIRAGANA": "Katakana",
 }
-# Fullwidth Latin (ｆｅｖｅｒ) and halfwidth katakana are their script written wider or narrower.
+# Fullwidth Latin (U+FF21-FF5A) and halfwidth katakana are their script written wider or narrower.
 _WIDTH = ("FULLWIDTH", "HALFWIDTH")
 # Every code point up to here gets a table entry (the Basic and Supplementary planes with letters in use).
 _LAST = 0x2FFFF

@@ -39,7 +39,8 @@ def test_rows_without_letters_have_no_script_and_mojibake_is_named() -> None:
     damaged = [t.text for t in edge if t.kind == corpus.MOJIBAKE]
     assert damaged and main_scripts(damaged)[0] == [MOJIBAKE] * len(damaged)
     assert main_scripts(["Patient hat seit gestern Fieber und Husten."])[0] == ["Latin"]  # German umlaut-free
-    assert main_scripts(["ｆｕｌｌｗｉｄｔｈ ｔｅｘｔ", "ブーストが必要"])[0] == ["Latin", HAN_KANA]  # wide letters, ー
+    wide = "\uff46\uff45\uff56\uff45\uff52"  # fever in fullwidth letters
+    assert main_scripts([wide, "ブーストが必要"])[0] == ["Latin", HAN_KANA]  # and the prolonged sound mark
 
 
 def test_letter_shares_of_a_mixed_row() -> None:
