@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from driftwatch.checks.calibrate import combine, missing_p_value, score_p_value
 from driftwatch.checks.decide import JUDGED, by_calibration, by_threshold
+from driftwatch.checks.explain import explain
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.checks.stattests import default_method, get_stat_test, lookup
 from driftwatch.checks.stattests.base import CurrentValues, Outcome
@@ -63,6 +64,8 @@ def run_check(
         result, outcome, values = _check_feature(feature, table, settings, enough, fast, derived)
         if calibrated and enough:
             result = _calibrate(profile, feature, result, outcome, values, table.num_rows, settings)
+        if values is not None and result.status == Status.OK:
+            result = replace(result, explanation=explain(feature, values, ood, profile.monitor))
         if quality is not None and feature.name in quality:
             result = replace(result, quality=quality[feature.name])
         results.append(result)

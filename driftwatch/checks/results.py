@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftwatch.checks.explain import Explanation
 from driftwatch.ood.results import OodResult
 from driftwatch.text.summary import TextSummary
 from driftwatch.types import Kind, MultipleTesting, Status
@@ -105,6 +106,7 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
             "unseen_category_rate": q.unseen_category_rate,
             "out_of_range_rate": q.out_of_range_rate,
         },
+        "explanation": f.explanation.to_dict() if f.explanation is not None else None,
     }
 
 
@@ -150,6 +152,8 @@ class FeatureResult:
     level: float | None = None
     prediction: bool = False
     message: str = ""
+    # what explains the verdict (distributions then and now, checks/explain.py); None where nothing was judged
+    explanation: Explanation | None = None
 
 
 @dataclass(frozen=True)

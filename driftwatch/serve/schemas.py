@@ -79,6 +79,45 @@ class QualityOut(_Model):
     out_of_range_rate: float | None
 
 
+class BinsOut(_Model):
+    """Shared bin edges (21) and each side's share of its values per bin; the end bins hold the tails."""
+
+    edges: list[float]
+    reference: list[float]
+    current: list[float]
+
+
+class NumericExplanationOut(_Model):
+    """A numeric feature's reference and current quantiles, and a histogram on shared bins."""
+
+    kind: Literal["numeric"]
+    quantiles: list[float] = Field(description="The levels: 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99.")
+    reference: list[float] = Field(description="The reference's values at those levels.")
+    current: list[float] = Field(description="The checked rows' values at those levels.")
+    bins: BinsOut
+
+
+class ShareOut(_Model):
+    value: str | None = Field(description="The category (null: removed by the feature's redaction).")
+    reference: float
+    current: float
+
+
+class UnseenOut(_Model):
+    value: str | None = Field(description="The value (hashed or cut as the feature's redaction says; null: dropped).")
+    count: int
+
+
+class CategoricalExplanationOut(_Model):
+    """The categories whose share moved most (at most 10) and the most frequent values the reference never had."""
+
+    kind: Literal["categorical"]
+    moved: list[ShareOut]
+    unseen: list[UnseenOut] = Field(description="At most 10, most frequent first.")
+    unseen_values: int = Field(description="Distinct values the reference never had, of which `unseen` lists some.")
+    unseen_rows: int = Field(description="Checked rows holding one of them.")
+
+
 class FeatureOut(_Model):
     """One feature's comparison (docs/configuration.md describes the fields)."""
 
@@ -114,6 +153,10 @@ class FeatureOut(_Model):
     prediction: bool
     message: str
     quality: QualityOut
+    explanation: NumericExplanationOut | CategoricalExplanationOut | None = Field(
+        default=None,
+        description="What explains the verdict, for judged features (null otherwise, and for checks stored before).",
+    )
 
 
 class DecisionOut(_Model):

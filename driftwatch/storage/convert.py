@@ -8,6 +8,7 @@ import math
 from dataclasses import asdict, replace
 from typing import Any
 
+from driftwatch.checks.explain import from_dict as explanation_from_dict
 from driftwatch.checks.results import CheckResult, FeatureResult
 from driftwatch.ood.results import Exemplar, OodResult, RuleCounts
 from driftwatch.storage.models import Check, ExemplarRow, FeatureResultRow
@@ -182,6 +183,7 @@ def feature_row(f: FeatureResult) -> FeatureResultRow:
         type_error_rate=finite(q.type_error_rate),
         unseen_category_rate=finite(q.unseen_category_rate),
         out_of_range_rate=finite(q.out_of_range_rate),
+        explanation=f.explanation.to_dict() if f.explanation is not None else None,
     )
 
 
@@ -214,6 +216,7 @@ def feature_record(f: FeatureResultRow) -> FeatureRecord:
         type_error_rate=f.type_error_rate,
         unseen_category_rate=f.unseen_category_rate,
         out_of_range_rate=f.out_of_range_rate,
+        explanation=explanation_from_dict(f.explanation),
     )
 
 

@@ -146,6 +146,8 @@ class FeatureResultRow(Base):
     type_error_rate: Mapped[float | None] = mapped_column(Double)
     unseen_category_rate: Mapped[float | None] = mapped_column(Double)
     out_of_range_rate: Mapped[float | None] = mapped_column(Double)
+    # What explains the verdict (checks/explain.py, revision 0005); NULL where nothing was judged or stored before.
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ExemplarRow(Base):

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from driftwatch.checks.explain import from_dict as explanation_from_dict
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.ood.results import Exemplar, OodResult, RuleCounts
 from driftwatch.storage.records import PRE_DECISION_RULE, pre_decision_feature_rule
@@ -103,8 +104,12 @@ class Outbox:
         trigger: str,
     ) -> int | None:
         """Queue a check durably (fsynced file and folder) and return its sequence number; None when it was dropped."""
+        encoded = asdict(result)
+        for f, feature in zip(encoded["features"], result.features, strict=True):
+            # in its stored form, which from_dict reads back (asdict would give the dataclass fields instead)
+            f["explanation"] = feature.explanation.to_dict() if feature.explanation is not None else None
         body = {
-            "result": asdict(result),
+            "result": encoded,
             "reference": asdict(reference),
             "window_start": window_start,
             "window_end": window_end,
@@ -249,4 +254,7 @@ def _feature(f: dict[str, Any]) -> FeatureResult:
         # Queued before results carried their decision: p_value was the score of p-value tests.
         f = {**f, "decision": pre_decision_feature_rule(status)}
         f.setdefault("p_value", f["score"] if f.get("score_kind") == "p_value" else None)
-    return FeatureResult(**{**f, "kind": Kind(f["kind"]), "status": status, "quality": FeatureQuality(**f["quality"])})
+    quality = FeatureQuality(**f["quality"])
+    explanation = explanation_from_dict(f.get("explanation"))
+    fields = {**f, "kind": Kind(f["kind"]), "status": status, "quality": quality, "explanation": explanation}
+    return FeatureResult(**fields)

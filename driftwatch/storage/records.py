@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from driftwatch.checks.explain import Explanation
 from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
 from driftwatch.errors import DriftwatchError
 from driftwatch.ood.results import Exemplar, OodResult
@@ -85,6 +86,7 @@ class FeatureRecord:
     type_error_rate: float | None
     unseen_category_rate: float | None
     out_of_range_rate: float | None
+    explanation: Explanation | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ def _feature_result(f: FeatureRecord, rows: int) -> FeatureResult:
         level=f.level,
         prediction=f.prediction,
         message=f.message,
+        explanation=f.explanation,
     )
 
 

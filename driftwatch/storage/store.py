@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (tests/storage/test_migrations.py holds it to alembic's head). A
 # database already there is not handed to alembic, whose import (0.1-0.25 s) is a tenth of the daemon's start.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
