@@ -17,8 +17,9 @@ import pyarrow as pa
 
 from driftwatch.config import LIMIT_NAMES, CloudEventRoute, IngestLimits
 from driftwatch.ingest.inference import BODY_KEYS, decode_inference
+from driftwatch.ingest.jsontext import json_problem
 from driftwatch.ingest.limits import Reserve, check_json, no_reserve
-from driftwatch.ingest.payloads import PayloadError, RowError, describe, json_problem, media_type
+from driftwatch.ingest.payloads import PayloadError, RowError, describe, media_type
 
 EventKind = Literal["request", "response"]
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"

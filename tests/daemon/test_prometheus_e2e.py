@@ -102,9 +102,8 @@ def test_alert_quiet_on_clean_data_then_pending_on_drift(stack: tuple[DaemonProc
     assert set(reasons) == OOD_REASONS | TEXT_REASONS and reasons["unseen_language"] > 0.1
     assert reasons["unexpected_missing"] > 0.3 and reasons["unseen_category"] > 0.3 and reasons["novel"] > 0.05
     features = _by_label(prom, 'driftwatch_feature_ood_ratio{monitor="triage"}', "feature")
-    assert (
-        len(features) == 14 and features["temperature_c"] > 0.2
-    )  # 9 features, 5 signals and features["symptoms.language"] > 0.1
+    # 9 features and the 6 signals of symptoms
+    assert len(features) == 15 and features["temperature_c"] > 0.2 and features["symptoms.language"] > 0.1
 
 
 def test_every_dashboard_expression_returns_series(stack: tuple[DaemonProcess, PrometheusProcess]) -> None:

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from driftwatch.ingest.payloads import PayloadError, loads_json, parse_rows
+from driftwatch.ingest.jsontext import loads_json
+from driftwatch.ingest.payloads import PayloadError, parse_rows
 from driftwatch.reference.values import to_numeric
 
 
