@@ -128,10 +128,12 @@ def from_dict(doc: dict[str, Any] | None) -> Explanation | None:
 def _numeric(reference: np.ndarray, current: np.ndarray) -> NumericExplanation | None:
     if reference.size == 0 or current.size == 0:
         return None
-    ref_q = np.quantile(reference, LEVELS)
-    cur_q = np.quantile(current, LEVELS)
-    lo = float(min(np.quantile(reference, _SPAN[0]), np.quantile(current, _SPAN[0])))
-    hi = float(max(np.quantile(reference, _SPAN[1]), np.quantile(current, _SPAN[1])))
+    levels = (*LEVELS, *_SPAN)
+    ref_all = _sorted_quantiles(reference, levels)
+    cur_all = np.quantile(current, levels)  # one partition for every level
+    ref_q, cur_q = ref_all[: len(LEVELS)], cur_all[: len(LEVELS)]
+    lo = float(min(ref_all[-2], cur_all[-2]))
+    hi = float(max(ref_all[-1], cur_all[-1]))
     if hi <= lo:  # one value on both sides: a single bin around it
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, BINS + 1)
@@ -141,6 +143,14 @@ def _numeric(reference: np.ndarray, current: np.ndarray) -> NumericExplanation |
         _rounded(cur_q),
         Bins(_rounded(edges), _shares(reference, edges), _shares(current, edges)),
     )
+
+
+def _sorted_quantiles(values: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """np.quantile's default (linear) quantiles of already sorted values, without partitioning them again."""
+    position = np.asarray(levels) * (values.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, values.size - 1)
+    return values[below] + (values[above] - values[below]) * (position - below)
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> tuple[float, ...]:
