@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,6 +19,7 @@ from driftwatch import __version__
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
+from driftwatch.history import commands as history
 from driftwatch.types import Kind
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app = typer.Typer(
 config_app = typer.Typer(no_args_is_help=True, help="Work with configuration files.")
 app.add_typer(config_app, name="config")
 app.add_typer(exemplars_app, name="exemplars")
+history.register(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -36,8 +37,6 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to the YAM
 MonitorOpt = Annotated[str | None, typer.Option("--monitor", "-m", help="Monitor name (default: every monitor).")]
 # Inputs larger than this get a progress bar.
 PROGRESS_ROWS = 100_000
-# Widest a table gets when stdout is not a terminal; far past any real row, it only bounds the measurement.
-MAX_LOG_WIDTH = 100_000
 
 
 class OutputFormat(StrEnum):
@@ -244,13 +243,9 @@ def schema() -> None:
 
 
 def _print_table(table: Table) -> None:
-    """Print a table; off a terminal (CI logs) at its natural width, so no name or method is cut or wrapped."""
-    if out.is_terminal:
-        out.print(table)
-        return
-    width = Measurement.get(out, out.options.update_width(MAX_LOG_WIDTH), table).maximum
-    # Console.print never exceeds the console's own width (80 off a terminal), so print through a wider one.
-    Console(file=out.file, width=max(width, out.width)).print(table)
+    from driftwatch.checks.render import print_table
+
+    print_table(out, table)
 
 
 def main() -> None:

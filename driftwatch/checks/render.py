@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from driftwatch.checks.results import CheckResult, FeatureResult, by_severity
 from driftwatch.types import Status
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
+
+# Widest a table gets when stdout is not a terminal; far past any real row, it only bounds the measurement.
+MAX_LOG_WIDTH = 100_000
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -144,12 +149,16 @@ def _drifted(f: FeatureResult, yes: str) -> str:
     return cell
 
 
-def to_table(result: CheckResult) -> Table:
-    """A rich table sorted by severity, the decision rule below it."""
+def to_table(
+    result: CheckResult,
+    extra_columns: tuple[str, ...] = (),
+    extra_cells: Callable[[FeatureResult], tuple[str, ...]] | None = None,
+) -> Table:
+    """A rich table sorted by severity, the decision rule below it; `extra_cells` fills `extra_columns` per feature."""
     from rich.table import Table
 
     table = Table(title=summary_line(result), title_justify="left", caption=_caption(result), caption_justify="left")
-    for col in _columns(result):
+    for col in (*_columns(result), *extra_columns):
         table.add_column(col, justify="right" if col in _NUMBERS else "left")
     for f in by_severity(result.features):
         status = f.status.value + (f": {f.message}" if f.message and f.status != "ok" else "")
@@ -161,6 +170,7 @@ def to_table(result: CheckResult) -> Table:
             _drifted(f, "[bold red]yes[/]"),
             status,
             _quality_notes(f),
+            *(extra_cells(f) if extra_cells is not None else ()),
         )
     return table
 
@@ -191,3 +201,16 @@ def to_markdown(result: CheckResult) -> str:
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print a table; off a terminal (CI logs) at its natural width, so no name or method is cut or wrapped."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    if console.is_terminal:
+        console.print(table)
+        return
+    width = Measurement.get(console, console.options.update_width(MAX_LOG_WIDTH), table).maximum
+    # Console.print never exceeds the console's own width (80 off a terminal), so print through a wider one.
+    Console(file=console.file, width=max(width, console.width)).print(table)

@@ -30,7 +30,6 @@ from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
-from driftwatch.storage import CheckRecord
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
@@ -291,7 +290,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         if monitor not in daemon.monitors:
             raise UnknownMonitorError(monitor, list(daemon.monitors))
         records = await run_in_threadpool(daemon.store.list_checks, monitor, since, until, limit)
-        return {"monitor": monitor, "checks": [_record_dict(r) for r in records]}
+        return {"monitor": monitor, "checks": [r.to_dict() for r in records]}
 
     @app.get(
         "/v1/checks/{check_id}",
@@ -305,7 +304,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         record = await run_in_threadpool(daemon.store.get_check, check_id)
         if record is None:
             raise ApiError(404, f"no check with id {check_id}")
-        return _record_dict(record)
+        return record.to_dict()
 
     @app.get(
         "/v1/checks/{check_id}/exemplars",
@@ -390,35 +389,6 @@ def _reload_dict(r: ReloadResult) -> dict[str, Any]:
         "features": r.features,
         "window": window,
     }
-
-
-def _record_dict(r: CheckRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": r.id,
-        "monitor": r.monitor,
-        "reference_version": r.reference_version,
-        "started_at": r.started_at,
-        "duration_seconds": r.duration_seconds,
-        "window_start": _num(r.window_start),
-        "window_end": _num(r.window_end),
-        "rows": r.rows,
-        "status": r.status.value,
-        "dataset_drift": r.dataset_drift,
-        "drift_share": r.drift_share,
-        "drift_share_threshold": r.drift_share_threshold,
-        "drifted_features": r.drifted_features,
-        "judged_features": r.judged_features,
-        "multiple_testing": r.multiple_testing.value,
-        "decision": {"rule": r.decision, "alpha": r.alpha, "look_share": r.look_share, "level": r.level},
-        "trigger": r.trigger,
-        "error": r.error,
-        # The count stored, also in list views where the exemplars themselves are not loaded.
-        "ood": None if r.ood is None else {**r.ood.to_dict(), "exemplars": r.ood_exemplars},
-        "text": {name: t.to_dict() for name, t in r.text.items()},
-    }
-    if r.features is not None:
-        out["features"] = [results.feature_dict(f) for f in results.by_severity(r.to_result().features)]
-    return out
 
 
 def _monitor_dict(daemon: Daemon, name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from driftwatch.checks.explain import Explanation
-from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult
+from driftwatch.checks.results import CheckResult, FeatureQuality, FeatureResult, by_severity, feature_dict
 from driftwatch.errors import DriftwatchError
 from driftwatch.ood.results import Exemplar, OodResult
 from driftwatch.text.summary import TextSummary
@@ -88,10 +88,14 @@ class FeatureRecord:
     out_of_range_rate: float | None
     explanation: Explanation | None = None
 
+    def to_result(self, rows: int) -> FeatureResult:
+        """The feature as the engine's FeatureResult of a check of `rows` rows, for severity and the renderers."""
+        return _feature_result(self, rows)
+
 
 @dataclass(frozen=True)
 class CheckRecord:
-    """One stored check; times are UTC epoch seconds and `features` is None when not loaded (list views)."""
+    """One stored check; times are UTC epoch seconds and `features` is None when not loaded (list views by default)."""
 
     id: int
     monitor: str
@@ -121,6 +125,40 @@ class CheckRecord:
     ood_exemplars: int = 0
     text: dict[str, TextSummary] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The check as GET /v1/checks/{id} answers it; features (worst first) only when they were loaded."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "monitor": self.monitor,
+            "reference_version": self.reference_version,
+            "started_at": self.started_at,
+            "duration_seconds": self.duration_seconds,
+            "window_start": _finite(self.window_start),
+            "window_end": _finite(self.window_end),
+            "rows": self.rows,
+            "status": self.status.value,
+            "dataset_drift": self.dataset_drift,
+            "drift_share": self.drift_share,
+            "drift_share_threshold": self.drift_share_threshold,
+            "drifted_features": self.drifted_features,
+            "judged_features": self.judged_features,
+            "multiple_testing": self.multiple_testing.value,
+            "decision": {
+                "rule": self.decision,
+                "alpha": self.alpha,
+                "look_share": self.look_share,
+                "level": self.level,
+            },
+            "trigger": self.trigger,
+            "error": self.error,
+            # The count stored, also in list views where the exemplars themselves are not loaded.
+            "ood": None if self.ood is None else {**self.ood.to_dict(), "exemplars": self.ood_exemplars},
+            "text": {name: t.to_dict() for name, t in self.text.items()},
+        }
+        if self.features is not None:
+            out["features"] = [feature_dict(f) for f in by_severity(self.to_result().features)]
+        return out
+
     def to_result(self) -> CheckResult:
         """The check as the engine's CheckResult, so the renderers can show past checks; NULL rates become NaN."""
         if self.features is None:
@@ -138,7 +176,7 @@ class CheckRecord:
             multiple_testing=self.multiple_testing,
             started_at=self.started_at,
             duration_seconds=self.duration_seconds,
-            features=[_feature_result(f, self.rows) for f in self.features],
+            features=[f.to_result(self.rows) for f in self.features],
             decision=self.decision,
             alpha=self.alpha,
             look_share=self.look_share,
@@ -236,6 +274,10 @@ def _feature_result(f: FeatureRecord, rows: int) -> FeatureResult:
 def pre_decision_feature_rule(status: Status) -> str:
     """The decision of a feature result recorded before results carried one: thresholds judged, or nothing."""
     return PRE_DECISION_RULE if status in _PRE_DECISION_JUDGED else "none"
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
 
 
 def _nan(x: float | None) -> float:

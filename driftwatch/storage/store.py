@@ -282,9 +282,15 @@ class HistoryStore:
             ]
 
     def list_checks(
-        self, monitor: str, since: float | None = None, until: float | None = None, limit: int = 100
+        self,
+        monitor: str,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        *,
+        with_features: bool = False,
     ) -> list[CheckRecord]:
-        """A monitor's checks with since <= started_at < until, newest first, without feature results."""
+        """A monitor's checks with since <= started_at < until, newest first; feature results only if asked for."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         stmt = self._checks().where(Monitor.name == monitor)
@@ -293,8 +299,13 @@ class HistoryStore:
         if until is not None:
             stmt = stmt.where(Check.started_at < until)
         stmt = stmt.order_by(Check.started_at.desc(), Check.id.desc()).limit(limit)
+        if with_features:
+            stmt = stmt.options(selectinload(Check.features))
         with self._guard("listing checks"), self._read() as s:
-            return [check_record(row, name, version, None) for row, name, version in s.execute(stmt)]
+            return [
+                check_record(row, name, version, tuple(map(feature_record, row.features)) if with_features else None)
+                for row, name, version in s.execute(stmt)
+            ]
 
     def get_check(self, check_id: int) -> CheckRecord | None:
         """One check with its feature results in their original order and its exemplars, or None when unknown."""

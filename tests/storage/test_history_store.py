@@ -344,6 +344,21 @@ def test_list_checks_filters_orders_and_limits(
         first.to_result()
 
 
+def test_list_checks_with_features_loads_them_as_get_check_does(
+    store: HistoryStore, profile: ReferenceLike, result: CheckResult
+) -> None:
+    store.record_reference(profile)
+    older = store.record_check(_at(result, 1000.0), window_start=None, window_end=None, trigger="cli")
+    newer = store.record_check(_at(result, 2000.0), window_start=None, window_end=None, trigger="cli")
+    listed = store.list_checks("t", with_features=True)
+    assert [c.id for c in listed] == [newer, older]
+    for c in listed:
+        full = store.get_check(c.id)
+        assert full is not None and c.features == full.features and len(c.features or ()) == len(result.features)
+        assert c.to_result().features == full.to_result().features
+    assert store.list_checks("t", limit=1, with_features=True)[0].id == newer
+
+
 def test_list_monitors_shows_each_monitors_latest_check(
     store: HistoryStore, profile: ReferenceLike, result: CheckResult
 ) -> None:
