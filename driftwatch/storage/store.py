@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,11 +25,19 @@ from driftwatch.storage.convert import (
     finite,
     required,
 )
-from driftwatch.storage.models import Check, ExemplarRow, FileSourceProgress, Monitor, ReferenceVersion
+from driftwatch.storage.models import (
+    Check,
+    ExemplarRow,
+    FeatureResultRow,
+    FileSourceProgress,
+    Monitor,
+    ReferenceVersion,
+)
 from driftwatch.storage.records import (
     TRIGGERS,
     CheckRecord,
     ExemplarRecord,
+    FeatureRecord,
     MonitorSummary,
     ReferenceLike,
     StorageError,
@@ -310,6 +318,21 @@ class HistoryStore:
             row, name, version = found
             features = tuple(feature_record(f) for f in row.features)
             return check_record(row, name, version, features, tuple(exemplar_record(e, name) for e in row.exemplars))
+
+    def list_check_features(self, check_ids: Sequence[int]) -> dict[int, tuple[FeatureRecord, ...]]:
+        """The feature results of several checks in one query, by check id (ids without results map to ())."""
+        out: dict[int, list[FeatureRecord]] = {i: [] for i in check_ids}
+        if not out:
+            return {}
+        stmt = (
+            select(FeatureResultRow)
+            .where(FeatureResultRow.check_id.in_(list(out)))
+            .order_by(FeatureResultRow.check_id, FeatureResultRow.id)
+        )
+        with self._guard("reading feature results"), self._read() as s:
+            for row in s.scalars(stmt):
+                out[row.check_id].append(feature_record(row))
+        return {i: tuple(found) for i, found in out.items()}
 
     def get_exemplars(self, check_id: int) -> tuple[str, list[ExemplarRecord]] | None:
         """A check's monitor and its exemplars, most novel first; None when there is no such check."""

@@ -344,6 +344,20 @@ def test_list_checks_filters_orders_and_limits(
         first.to_result()
 
 
+def test_list_check_features_reads_several_checks_as_get_check_does(
+    store: HistoryStore, profile: ReferenceLike, result: CheckResult
+) -> None:
+    store.record_reference(profile)
+    a = store.record_check(_at(result, 1000.0), window_start=None, window_end=None, trigger="manual")
+    b = store.record_check(_at(result, 2000.0), window_start=None, window_end=None, trigger="manual")
+    found = store.list_check_features([b, a, 999_999])
+    assert set(found) == {a, b, 999_999} and found[999_999] == ()
+    for check_id in (a, b):
+        assert found[check_id] == store.get_check(check_id).features  # type: ignore[union-attr]
+        assert [f.name for f in found[check_id]] == [f.name for f in result.features]
+    assert store.list_check_features([]) == {}
+
+
 def test_list_monitors_shows_each_monitors_latest_check(
     store: HistoryStore, profile: ReferenceLike, result: CheckResult
 ) -> None:
