@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the programs the tests run are installed: Python with venv, PostgreSQL's server binaries (the tests
-# start a throwaway cluster), Prometheus and promtool. As root with apt-get it installs what is missing; otherwise
+# start a throwaway cluster), Prometheus and promtool, and Debian's chromium with its chromedriver (the pages' browser
+# test drives them with selenium; Selenium Manager is never asked to download one). As root with apt-get it installs what is missing; otherwise
 # it stops with one message naming what to install. Quick and silent when everything is there.
 set -euo pipefail
 
@@ -19,6 +20,12 @@ tool_present() { # override variable, command
   [ -f "$path" ] && [ -x "$path" ]
 }
 
+# The browser test names its binaries by path (tests/services/binaries.py): an override, else Debian's.
+file_present() { # override variable, default path
+  local path="${!1:-$2}"
+  [ -f "$path" ] && [ -x "$path" ]
+}
+
 # Fills `need` (Debian packages) and `what` (what is missing, in words).
 detect() {
   need=()
@@ -34,6 +41,14 @@ detect() {
   if ! tool_present DRIFTWATCH_TEST_PROMETHEUS prometheus || ! tool_present PROMTOOL promtool; then
     need+=(prometheus)
     what+=("prometheus and promtool")
+  fi
+  if ! file_present DRIFTWATCH_TEST_CHROMIUM /usr/bin/chromium; then
+    need+=(chromium)
+    what+=("chromium (/usr/bin/chromium)")
+  fi
+  if ! file_present DRIFTWATCH_TEST_CHROMEDRIVER /usr/bin/chromedriver; then
+    need+=(chromium-driver)
+    what+=("chromedriver (/usr/bin/chromedriver)")
   fi
 }
 
@@ -54,6 +69,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 echo "provision: missing $(joined "${what[@]}"). Install the Debian packages: sudo apt-get install ${need[*]}" \
-  "(or run sudo $0); DRIFTWATCH_TEST_POSTGRES_URL, DRIFTWATCH_TEST_PROMETHEUS and PROMTOOL can name ones to use" \
-  "instead." >&2
+  "(or run sudo $0); DRIFTWATCH_TEST_POSTGRES_URL, DRIFTWATCH_TEST_PROMETHEUS, PROMTOOL, DRIFTWATCH_TEST_CHROMIUM and" \
+  "DRIFTWATCH_TEST_CHROMEDRIVER can name ones to use instead." >&2
 exit 1

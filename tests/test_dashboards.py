@@ -32,6 +32,7 @@ VARIABLES = {
 }
 # Series driftwatch does not export but the dashboards read: alerts and scrape health, from Prometheus itself.
 PROMETHEUS_SERIES = {"ALERTS", "up", "scrape_duration_seconds"}
+PAGE_URL = "${daemon_url}/ui/monitors/${monitor}?from=${__from}&to=${__to}"
 CHECKS_URL = "${daemon_url}/v1/monitors/${monitor}/checks?since=${__from:date:seconds}&until=${__to:date:seconds}"
 
 
@@ -172,6 +173,41 @@ def test_monitor_panels_link_to_the_daemons_checks() -> None:
         assert CHECKS_URL in urls, panel["title"]
         if panel["type"] == "table":
             assert "/v1/checks/{id}" in panel["description"]
+
+
+def _link_urls(panel: dict[str, Any]) -> list[str]:
+    return [link["url"] for link in panel["fieldConfig"]["defaults"].get("links", [])]
+
+
+@pytest.mark.parametrize(
+    ("uid", "monitor", "titles"),
+    [
+        (
+            "driftwatch-monitor",
+            "${monitor}",
+            ["Dataset drift", "Drifted features", "Drift severity by feature", "OOD rate", "OOD rate by reason"],
+        ),
+        (
+            "driftwatch-overview",
+            "${__field.labels.monitor}",
+            ["Dataset drift", "Dataset drift over time", "Drifted features share", "OOD rate"],
+        ),
+        ("driftwatch-overview", "${__data.fields.monitor}", ["Monitors"]),
+    ],
+)
+def test_drift_and_ood_panels_open_the_monitor_page_first(uid: str, monitor: str, titles: list[str]) -> None:
+    """One click from a drift or OOD panel to the daemon's page of that monitor over the dashboard's time range."""
+    panels = {p["title"]: p for p in _panels(_load(uid))}
+    for title in titles:
+        links = panels[title]["fieldConfig"]["defaults"]["links"]
+        assert links[0]["url"] == PAGE_URL.replace("${monitor}", monitor), title
+        assert links[0]["title"] == "Checks of this time range (daemon page)" and links[0]["targetBlank"] is True
+
+
+def test_the_page_link_passes_grafanas_time_range_in_milliseconds() -> None:
+    # ${__from} and ${__to} are epoch milliseconds in Grafana, which the page's `from` and `to` expect.
+    url = substitute(PAGE_URL, {**VARIABLES, "__from": "1714564800000", "__to": "1714586400000"})
+    assert url == "http://127.0.0.1:8321/ui/monitors/triage?from=1714564800000&to=1714586400000"
 
 
 def test_ood_panels_query_the_exported_series() -> None:

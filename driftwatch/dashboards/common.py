@@ -51,7 +51,9 @@ ROW_MONITOR = "${__data.fields.monitor}"
 PanelBuilder = cogbuilder.Builder[dashboard_m.Panel]
 
 CHECK_DETAIL_HELP = (
-    "Links open the daemon's stored checks (`GET /v1/monitors/{monitor}/checks`, newest first, at most 100). "
+    "Links open the daemon's page of the monitor over this time range (`/ui/monitors/{monitor}`: a timeline, every "
+    "check with links to its report, and the worst check's features) and its stored checks as JSON "
+    "(`GET /v1/monitors/{monitor}/checks`, newest first, at most 100). "
     "Metrics carry no check id: take a check's `id` from that list and open "
     "`<daemon_url>/v1/checks/{id}` for its per-feature results, sorted by severity. "
     "Set the `daemon_url` variable to an address of the daemon that your browser can reach."
@@ -151,6 +153,20 @@ def checks_in_range_url(monitor: str) -> str:
     return f"${{daemon_url}}/v1/monitors/{monitor}/checks?since=${{__from:date:seconds}}&until=${{__to:date:seconds}}"
 
 
+def monitor_page_url(monitor: str) -> str:
+    """The daemon's page of `monitor` over the dashboard's time range (`${__from}`, `${__to}`: epoch milliseconds)."""
+    return f"${{daemon_url}}/ui/monitors/{monitor}?from=${{__from}}&to=${{__to}}"
+
+
+def monitor_page_link(monitor: str) -> dashboard_b.DashboardLink:
+    # First in every list: Grafana's tooltip shows it on top, and it is the page meant for people.
+    return (
+        dashboard_b.DashboardLink("Checks of this time range (daemon page)")
+        .url(monitor_page_url(monitor))
+        .target_blank(True)
+    )
+
+
 def checks_in_range_link(monitor: str) -> dashboard_b.DashboardLink:
     return (
         dashboard_b.DashboardLink("Checks in this time range (daemon API)")
@@ -178,7 +194,10 @@ def monitor_dashboard_link(monitor: str) -> dashboard_b.DashboardLink:
 
 def series_links(monitor: str, *, point: bool) -> list[cogbuilder.Builder[dashboard_m.DashboardLink]]:
     """Links of a panel whose series (or rows) belong to `monitor`; `point` adds the clicked point's check."""
-    links: list[cogbuilder.Builder[dashboard_m.DashboardLink]] = [checks_in_range_link(monitor)]
+    links: list[cogbuilder.Builder[dashboard_m.DashboardLink]] = [
+        monitor_page_link(monitor),
+        checks_in_range_link(monitor),
+    ]
     if point:
         links.append(check_at_point_link(monitor))
     if monitor != MONITOR_VARIABLE:

@@ -30,6 +30,7 @@ from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.schemas import errors
+from driftwatch.ui import install_pages
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
@@ -320,6 +321,8 @@ def create_app(daemon: Daemon) -> FastAPI:
             raise ApiError(404, f"no check with id {check_id}")
         monitor, rows = found
         return {"check_id": check_id, "monitor": monitor, "exemplars": [e.to_dict() for e in rows]}
+
+    install_pages(app, daemon, need)
 
     @app.get(
         "/metrics",

@@ -25,7 +25,13 @@ from driftwatch.storage.convert import (
     finite,
     required,
 )
-from driftwatch.storage.models import Check, ExemplarRow, FileSourceProgress, Monitor, ReferenceVersion
+from driftwatch.storage.models import (
+    Check,
+    ExemplarRow,
+    FileSourceProgress,
+    Monitor,
+    ReferenceVersion,
+)
 from driftwatch.storage.records import (
     TRIGGERS,
     CheckRecord,

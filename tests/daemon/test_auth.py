@@ -63,6 +63,9 @@ CALLS = {
     ("GET", "/v1/monitors/{monitor}/checks"): Call("read", "GET", "/v1/monitors/triage/checks", 200),
     ("GET", "/v1/checks/{check_id}"): Call("read", "GET", "/v1/checks/999999", 404),
     ("GET", "/v1/checks/{check_id}/exemplars"): Call("read", "GET", "/v1/checks/999999/exemplars", 404),
+    # The pages show what the read API answers, so they need the same scope.
+    ("GET", "/ui/"): Call("read", "GET", "/ui/", 200),
+    ("GET", "/ui/monitors/{monitor}"): Call("read", "GET", "/ui/monitors/triage", 200),
     ("GET", "/metrics"): Call("read", "GET", "/metrics", 200),
     ("GET", "/healthz"): Call(None, "GET", "/healthz", 200),
     ("GET", "/readyz"): Call(None, "GET", "/readyz", 200),
@@ -71,6 +74,8 @@ CALLS = {
     ("GET", "/docs"): Call(None, "GET", "/docs", 200),
     ("GET", "/docs/oauth2-redirect"): Call(None, "GET", "/docs/oauth2-redirect", 200),
     ("GET", "/docs-static"): Call(None, "GET", "/docs-static/swagger-ui.css", 200),
+    # Browsers ask for it on every page, a JSON answer included: it redirects to the icon of /docs.
+    ("GET", "/favicon.ico"): Call(None, "GET", "/favicon.ico", 308),
 }
 # Authorization headers that carry no valid token, and ones that do.
 REFUSED = {

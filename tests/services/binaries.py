@@ -31,3 +31,20 @@ def promtool() -> str:
 def prometheus() -> str:
     """The Prometheus server, from Debian's prometheus package unless DRIFTWATCH_TEST_PROMETHEUS names another."""
     return find_binary("prometheus", "DRIFTWATCH_TEST_PROMETHEUS")
+
+
+def chromium() -> str:
+    """Debian's chromium unless DRIFTWATCH_TEST_CHROMIUM names another; never one Selenium Manager downloads."""
+    return _installed("/usr/bin/chromium", "DRIFTWATCH_TEST_CHROMIUM")
+
+
+def chromedriver() -> str:
+    """Debian's chromedriver (package chromium-driver) unless DRIFTWATCH_TEST_CHROMEDRIVER names another."""
+    return _installed("/usr/bin/chromedriver", "DRIFTWATCH_TEST_CHROMEDRIVER")
+
+
+def _installed(default: str, override: str) -> str:
+    path = os.environ.get(override) or default
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(missing(path, f"or set {override} to the binary"), pytrace=False)
+    return path
