@@ -13,6 +13,7 @@ from driftwatch.config import OodSettings
 from driftwatch.ood.redact import redact_table
 from driftwatch.reference.profile import ReferenceProfile
 from driftwatch.storage.samples import SampleFiles, sample_path, write_sample
+from driftwatch.types import TYPE_ERRORS_COLUMN
 
 log = logging.getLogger("driftwatch.serve.daemon")
 
@@ -27,6 +28,8 @@ def sample_table(
     The salt is the monitor's name, as for exemplars: a hashed value is the same in both.
     """
     out = redact_table(sample, {f.name: f.kind for f in profile.features}, ood, profile.monitor)
+    if TYPE_ERRORS_COLUMN in sample.column_names:  # indices of the features a row had unreadable: no value
+        out = out.append_column(TYPE_ERRORS_COLUMN, sample.column(TYPE_ERRORS_COLUMN))
     for name, values in signals.items():
         if name in out.column_names or len(values) > out.num_rows:
             continue

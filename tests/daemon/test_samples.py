@@ -131,8 +131,10 @@ def test_max_sample_bytes_prunes_the_oldest_and_the_api_says_so(tmp_path: Path) 
             assert gone.status_code == 410 and gone.json()["error"].startswith(f"check {ids[0]} has no sample")
             assert _sample(c, ids[-1]).num_rows == 300
             assert _metric(c.get("/metrics").text, "driftwatch_sample_write_errors_total") == 0
-            assert 0 < float(re.search(r"^driftwatch_sample_bytes (\S+)$", c.get("/metrics").text, re.M)[1]) <= (
-                2 * size + size // 2
+            assert (
+                0
+                < float(re.search(r"^driftwatch_sample_bytes (\S+)$", c.get("/metrics").text, re.M)[1])
+                <= (2 * size + size // 2)
             )
     finally:
         assert proc.stop() == 0, proc.log()
