@@ -39,13 +39,15 @@ def run_check(
     look_share: float = 1.0,
     ood: OodSettings | None = None,
     rules: RuleCounts | None = None,
+    signals: Mapping[str, pa.Array] | None = None,
 ) -> CheckResult:
     """Compare `current` with the reference profile; never raises on bad or empty data.
 
     A live window passes its exact `quality` counts and total `rows` seen, of which `current` is a sample, and
     `look_share`, this look's share of the window's alpha (checks/looks.py). With `ood`, the rows of `current`
     are also scored out of distribution (ood/score.py); a live window adds its `rules` counted on every row. Text
-    features are judged through their derived signals (text/derive.py), unless a text test is named for them.
+    features are judged through their derived signals (text/derive.py), unless a text test is named for them;
+    `signals` are those of `current` when the caller computed them (text/current.py current_signals).
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -53,7 +55,8 @@ def run_check(
     rows = current.num_rows if rows is None else rows
     results = []
     calibrated = settings.decision == "calibrated"
-    signals = current_signals(profile, current) if profile.signals and enough else {}
+    given = dict(signals) if signals is not None else None
+    signals = (given if given is not None else current_signals(profile, current)) if profile.signals and enough else {}
     for feature in profile.judged:
         table = current
         if feature.schema.signal_of is not None:
@@ -79,7 +82,7 @@ def run_check(
     share = drifted / len(judged) if judged else 0.0
     # with the text signals of every row: for unseen_language, unseen_script and the distances (computed here when
     # the window was too small to judge them)
-    scored = with_row_signals(profile, current, signals or None)
+    scored = with_row_signals(profile, current, signals or given or None)
     ood_result = score_ood(profile, scored, ood) if ood is not None and current.num_rows else None
     if ood_result is not None and rules is not None:
         ood_result = replace(ood_result, rules=rules)

@@ -20,6 +20,8 @@ class StorageSettings(Strict):
     url: str | None = None
     # Checks queued while the database is unreachable (a few KB each, about 0.5 KB per feature).
     outbox_max_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024, description="data_dir/outbox at most")
+    # Checks' window samples (data_dir/samples), oldest deleted first past it; 0 keeps none.
+    max_sample_bytes: int = Field(default=1024**3, ge=0, description="data_dir/samples at most")
 
     @field_validator("url")
     @classmethod

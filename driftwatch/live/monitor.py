@@ -12,7 +12,6 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from driftwatch.config import MonitorConfig
 from driftwatch.errors import MonitorRestoringError
@@ -92,7 +91,6 @@ class LiveMonitor:
         self.shaper = RowShaper(profile, config.ood)
         self.settings = config.window
         self.spool = Spool(data_dir / "spool" / config.name, self.shaper.schema, durability)
-        self.samples_dir = data_dir / "windows" / config.name
         self.checkpoint_path = data_dir / "checkpoints" / f"{config.name}.checkpoint"
         self.counters = IngestCounters()
         self.restoring = False  # while True, ingestion is refused (MonitorRestoringError)
@@ -423,21 +421,9 @@ class LiveMonitor:
         return closed
 
     def finish_closed(self, snapshot: WindowSnapshot) -> None:
-        """After a closed window's check is stored: keep its sample as Parquet and prune its spool segments.
-
-        The spool is pruned even when the sample cannot be written (its check is stored): on a full disk that
-        frees space. The write's OSError is raised afterwards, and no partial sample file is left.
-        """
-        path = self.samples_dir / f"{window_tag(snapshot.start)[1:]}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        try:
-            self.samples_dir.mkdir(parents=True, exist_ok=True)
-            pq.write_table(snapshot.sample, tmp)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-            tag = window_tag(snapshot.start)
-            self.spool.prune(lambda seg: seg.tag == tag)
+        """After a closed window's check is stored (its sample kept with it): prune the window's spool segments."""
+        tag = window_tag(snapshot.start)
+        self.spool.prune(lambda seg: seg.tag == tag)
 
     def snapshot(self, now: float | None = None) -> WindowSnapshot:
         """The open window (tumbling) or the last N rows (sliding), for a check."""

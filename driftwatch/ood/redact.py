@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from typing import Any
+
+import pyarrow as pa
 
 from driftwatch.config.ood import OodSettings
 from driftwatch.types import Kind
@@ -34,3 +37,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
+
+
+def redact_table(table: pa.Table, kinds: Mapping[str, Kind], settings: OodSettings, salt: str) -> pa.Table:
+    """`table` with each feature's rule applied to its column: dropped ones (and columns of no feature) removed."""
+    rules = {n: rule_for(n, kinds[n], settings) for n in table.column_names if n in kinds}
+    out = table.select([n for n, rule in rules.items() if rule != "drop"])  # keeps the row count, also of none
+    for i, name in enumerate(out.column_names):
+        rule = rules[name]
+        if rule != "keep":
+            values = (redact(v, rule, salt)[1] for v in out.column(name).to_pylist())
+            out = out.set_column(i, name, pa.array([None if v is None else str(v) for v in values], pa.string()))
+    return out

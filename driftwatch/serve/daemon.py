@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -30,8 +29,11 @@ from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.serve.restore import Restores
+from driftwatch.serve.retention import Retention
+from driftwatch.serve.samples import SampleKeeper
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError, without_exemplars
 from driftwatch.storage.outbox import Outbox, ReferenceInfo
+from driftwatch.text.current import current_signals
 from driftwatch.types import Status
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon(ReferenceChanges, StorageOutages, Restores):
+class Daemon(ReferenceChanges, StorageOutages, Restores, Retention):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -111,6 +113,8 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         self.storage_errors = 0
         # Storage outages: checks wait in the outbox; references and file marks wait here, all written on recovery.
         self.outbox = Outbox(config.data_dir / "outbox", config.storage.outbox_max_bytes)
+        # Every stored or queued check's sample, redacted, under data_dir/samples (storage/samples.py).
+        self.samples = SampleKeeper(config.data_dir, config.storage.max_sample_bytes)
         self.storage_error: str | None = None
         self._schema_ready = False
         self._unrecorded: dict[str, ReferenceInfo] = {}
@@ -345,15 +349,11 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
             state.count("unavailable" if state.live is None else "restoring")
             return
         live = state.live
-        # Failures are logged and counted (by _run, or here for the sample file); the scheduler keeps going.
+        # Failures are logged and counted (by _run); the scheduler keeps going.
         try:
             for snap in live.take_closed(self.clock()):
                 self._run(name, snap, "window_close")
-                try:
-                    live.finish_closed(snap)
-                except OSError:
-                    state.count("error")
-                    log.exception("could not keep the closed window's sample", extra={"monitor": name})
+                live.finish_closed(snap)
             self._check_open(name, live.snapshot(self.clock()))
         except Exception:
             log.exception("scheduled check failed", extra={"monitor": name})
@@ -388,6 +388,8 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
             started = state.last_check_at = self.clock()
             try:
                 drift = live.config.drift
+                # Computed here, not in run_check, to be kept with the sample: a dropped text leaves its signals.
+                signals = current_signals(snap.profile, snap.sample) if snap.profile.signals else {}
                 result = run_check(
                     snap.profile,
                     snap.sample,
@@ -397,6 +399,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
                     look_share=snap.look_share,
                     ood=live.config.ood,
                     rules=snap.rules,
+                    signals=signals,
                 )
             except Exception:
                 state.count("error")
@@ -417,6 +420,8 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
                 state.last = run
             state.last_success_at = started
             state.count("drift" if result.dataset_drift else result.status.value)
+        # Also for a check queued in the outbox: its sample is named by monitor, start and trigger, not by id.
+        self.samples.keep(snap.profile, live.config.ood, snap.sample, signals, result.started_at, trigger)
         if not snap.closed and snap.look_share > 0:
             self.checkpoint_window(name, live)  # what this look spent of the window's alpha survives a kill
         log.info(
@@ -435,27 +440,7 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
         )
         return run
 
-    # ---- housekeeping ----------------------------------------------------------------------------------
-
-    def housekeeping(self) -> None:
-        """Retention: delete stored checks and window samples older than retention_days."""
-        cutoff = self.clock() - self.config.retention_days * 86400
-        try:
-            deleted = self.store.delete_older_than(cutoff)
-        except DriftwatchError:
-            self.storage_errors += 1
-            log.exception("retention failed")
-            return
-        removed = 0
-        for state in self.monitors.values():
-            if state.live is None:
-                continue
-            for f in state.live.samples_dir.glob("*.parquet"):
-                if _sample_start(f) < cutoff:
-                    f.unlink(missing_ok=True)
-                    removed += 1
-        if deleted or removed:
-            log.info("retention", extra={"deleted_checks": deleted, "deleted_samples": removed, "cutoff": cutoff})
+    # ---- scheduler -------------------------------------------------------------------------------------
 
     def _job_event(self, event: JobExecutionEvent) -> None:
         self.job_errors += 1
@@ -486,10 +471,3 @@ class Daemon(ReferenceChanges, StorageOutages, Restores):
 
 class MonitorUnavailableError(DriftwatchError, LookupError):
     """The monitor exists but its reference could not be loaded."""
-
-
-def _sample_start(path: Path) -> float:
-    try:
-        return float(path.stem)
-    except ValueError:
-        return float("inf")

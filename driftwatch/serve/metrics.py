@@ -95,6 +95,13 @@ class DaemonCollector(Collector):
         for trigger in ("schedule", "manual", "window_close"):  # from zero, so that increase() sees the first
             dropped.add_metric([trigger], d.outbox.dropped.get(trigger, 0))
         yield dropped
+        yield GaugeMetricFamily(
+            "driftwatch_sample_bytes", "Bytes of checks' samples in data_dir/samples.", value=d.samples.files.size_bytes
+        )
+        sample_errors = _counter("driftwatch_sample_write_errors", "Checks stored without their sample: write failed.")
+        for name in d.monitors:
+            sample_errors.add_metric([name], d.samples.write_errors.get(name, 0))
+        yield sample_errors
         states = list(d.monitors.items())
         yield from _monitor_families(d, states)
         yield from _ood_families(states)

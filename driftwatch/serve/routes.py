@@ -29,14 +29,13 @@ from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
-from driftwatch.serve.schemas import errors
+from driftwatch.serve.sample_routes import add_sample_routes, sample_dict
+from driftwatch.serve.schemas import MAX_ID, errors
 from driftwatch.ui import install_pages
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
 SMALL_EVENT_BYTES = 64 * 1024
-# Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
-MAX_ID = 2**63 - 1
 MonitorName = Annotated[str, Path(description="A monitor of the configuration.")]
 
 
@@ -305,7 +304,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         record = await run_in_threadpool(daemon.store.get_check, check_id)
         if record is None:
             raise ApiError(404, f"no check with id {check_id}")
-        return record.to_dict()
+        return {**record.to_dict(), "sample": sample_dict(daemon, record)}
 
     @app.get(
         "/v1/checks/{check_id}/exemplars",
@@ -323,6 +322,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         return {"check_id": check_id, "monitor": monitor, "exemplars": [e.to_dict() for e in rows]}
 
     install_pages(app, daemon, need)
+    add_sample_routes(app, daemon, need)
 
     @app.get(
         "/metrics",

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from driftwatch.ingest.payloads import ARROW_TYPES, JSON_TYPES, NDJSON_TYPES
 from driftwatch.types import Kind, MultipleTesting, Status
 
+# Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
+MAX_ID = 2**63 - 1
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -266,8 +269,17 @@ class CheckRunOut(_Verdict):
     features: list[FeatureOut]
 
 
+class SampleOut(_Model):
+    """Whether the window sample a check judged is kept (redacted) under data_dir, for GET /v1/checks/{id}/sample."""
+
+    kept: bool
+    rows: int | None = Field(description="Rows of the kept sample.")
+    path: str | None = Field(description="The sample's Parquet file, relative to data_dir.")
+    reason: str | None = Field(description="Why it is not kept: pruned (storage.max_sample_bytes), or never written.")
+
+
 class CheckRecordOut(_Verdict):
-    """A stored check; `features` only when one check is asked for."""
+    """A stored check; `features` and `sample` only when one check is asked for."""
 
     id: int
     window_start: float | None
@@ -275,6 +287,7 @@ class CheckRecordOut(_Verdict):
     trigger: str
     error: str | None
     features: list[FeatureOut] | None = None
+    sample: SampleOut | None = None
 
 
 class CheckList(_Model):
@@ -415,6 +428,7 @@ ERROR_DESCRIPTIONS = {
     404: "Unknown monitor, check or route.",
     413: "Body over `ingest.limits.max_body_bytes`, `max_decoded_bytes` or `max_rows`.",
     415: "Unsupported Content-Type, charset or Content-Encoding.",
+    410: "The check's sample was pruned to stay within `storage.max_sample_bytes`.",
     409: "The reference files are missing or unreadable: nothing was reloaded, the loaded version stays in use.",
     422: "Invalid path, query or header parameter; a reference that does not fit the monitor (nothing reloaded).",
     500: 'Unexpected server error (counted in `driftwatch_http_requests_total{status_class="5xx"}`).',

@@ -66,6 +66,7 @@ CALLS = {
     # The pages show what the read API answers, so they need the same scope.
     ("GET", "/ui/"): Call("read", "GET", "/ui/", 200),
     ("GET", "/ui/monitors/{monitor}"): Call("read", "GET", "/ui/monitors/triage", 200),
+    ("GET", "/v1/checks/{check_id}/sample"): Call("read", "GET", "/v1/checks/999999/sample", 404),
     ("GET", "/metrics"): Call("read", "GET", "/metrics", 200),
     ("GET", "/healthz"): Call(None, "GET", "/healthz", 200),
     ("GET", "/readyz"): Call(None, "GET", "/readyz", 200),

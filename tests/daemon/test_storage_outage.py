@@ -137,6 +137,10 @@ def test_a_daemon_started_while_the_database_is_down_serves_and_catches_up(
             cluster.resume()
             wait_for(lambda: c.get("/readyz").json() == {"status": "ready"})
             assert _metrics(c)["driftwatch_checks_pending_storage"] == 0
+            # Their samples were written while they waited without an id; each stored check finds its own.
+            for summary in c.get("/v1/monitors/triage/checks").json()["checks"]:
+                sample = c.get(f"/v1/checks/{summary['id']}").json()["sample"]
+                assert sample["kept"] is True and sample["rows"] == 300, sample
     finally:
         assert proc.stop() == 0, proc.log()
     _assert_all_stored_in_order(cluster.url, _computed_checks(proc.log()), set())

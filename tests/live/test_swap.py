@@ -65,7 +65,7 @@ def test_tumbling_window_closes_under_the_old_reference_and_restores(tmp_path: P
     (closed_again,) = again.take_closed(now=T0 + 50)
     assert (closed_again.start, closed_again.end, closed_again.rows) == (T0, T0 + 20.5, 100)
     again.finish_closed(closed_again)
-    assert (tmp_path / "windows" / "t" / f"{int(T0)}.parquet").exists()
+    assert not (tmp_path / "windows").exists()  # the daemon keeps the check's sample, not the window
     assert [seg.tag for seg in again.spool.segments] == ["w1800000020.500"]
     snap = again.snapshot(now=T0 + 50)
     assert (snap.start, snap.end, snap.rows) == (T0 + 20.5, T0 + 600, 50)
@@ -80,7 +80,7 @@ def test_tumbling_window_closes_under_the_old_reference_and_restores(tmp_path: P
     assert (closed_third.start, closed_third.end, closed_third.rows) == (T0 + 20.5, T0 + 600, 50)
     assert third.snapshot(now=T0 + 602).start == T0 + 600
     third.finish_closed(closed_third)
-    assert (tmp_path / "windows" / "t" / "1800000020.500.parquet").exists()
+    assert [seg.tag for seg in third.spool.segments] == [f"w{int(T0) + 600}"]
 
 
 def test_an_empty_tumbling_window_is_not_closed(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from driftwatch.serve.routes import create_app
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "triage" / "reference.csv"
 RESULTS = {"calibrated": calibrated_check("triage"), "threshold": threshold_check("triage")}
 # What a stored check lists beside the `check --format json` document, and what it lacks of it.
-RECORD_ONLY = {"id", "window_start", "window_end", "trigger", "error"}
+RECORD_ONLY = {"id", "window_start", "window_end", "trigger", "error", "sample"}
 
 
 @pytest.fixture(scope="module")

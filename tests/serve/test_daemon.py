@@ -11,6 +11,7 @@ from driftwatch.config import parse_config
 from driftwatch.errors import ConfigError
 from driftwatch.serve.daemon import SKIPPED, Daemon
 from driftwatch.serve.metrics import create_registry
+from driftwatch.storage.samples import sample_info, sample_path
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "triage" / "reference.csv"
 
@@ -71,13 +72,23 @@ def test_window_close_check_then_retention(tmp_path: Path) -> None:
         assert [c.trigger for c in checks] == ["window_close"]
         closed = checks[0]
         assert (closed.window_start, closed.window_end, closed.rows) == (t0, t0 + 600, 300)
-        sample = tmp_path / "data" / "windows" / "triage" / f"{int(t0)}.parquet"
-        assert sample.exists()
-        # Two days later, retention removes both the stored checks and the window sample.
-        clock.t = t0 + 2 * 86400 + 1e6
+        sample = sample_path(tmp_path / "data", "triage", closed.started_at, "window_close")
+        assert sample_info(tmp_path / "data", "triage", closed.started_at, "window_close").rows == 300
+        # A sample of the old layout (closed windows, before each check kept its own) ages out as well.
+        legacy = tmp_path / "data" / "windows" / "triage" / f"{int(closed.started_at) - 600}.parquet"
+        legacy.parent.mkdir(parents=True)
+        legacy.write_bytes(b"PAR1")
+        marker = sample.with_name("1000-manual.pruned")  # of a sample pruned to stay within max_sample_bytes
+        marker.touch()
+        # A day on, retention keeps both; two days later it removes the stored checks with their samples.
+        clock.t = closed.started_at + 3600
         daemon.housekeeping()
-        assert daemon.store.list_checks("triage", since=None, until=t0 + 86400) == []
-        assert not sample.exists()
+        assert sample.exists() and len(daemon.store.list_checks("triage")) == 1
+        clock.t = closed.started_at + 2 * 86400
+        daemon.housekeeping()
+        assert daemon.store.list_checks("triage") == []
+        assert not sample.exists() and not legacy.exists() and not marker.exists()
+        assert daemon.samples.files.size_bytes == 0
     finally:
         daemon.stop()
 
