@@ -20,6 +20,7 @@ from driftwatch import __version__
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
+from driftwatch.reference.commands import reference_app
 from driftwatch.types import Kind
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 config_app = typer.Typer(no_args_is_help=True, help="Work with configuration files.")
 app.add_typer(config_app, name="config")
 app.add_typer(exemplars_app, name="exemplars")
+app.add_typer(reference_app, name="reference")
 
 out = Console()
 err = Console(stderr=True)

@@ -28,6 +28,7 @@ from driftwatch.ood.score import ood_model
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
+from driftwatch.serve.promotions import Promotions
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.serve.restore import Restores
 from driftwatch.storage import HistoryStore, StorageError, StorageUnavailableError, without_exemplars
@@ -82,7 +83,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon(ReferenceChanges, StorageOutages, Restores):
+class Daemon(ReferenceChanges, Promotions, StorageOutages, Restores):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):

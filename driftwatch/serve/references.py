@@ -83,13 +83,16 @@ class ReferenceChanges:
     _every: Callable[..., None]
     _load: Callable[[MonitorConfig], None]
     _run: Callable[[str, WindowSnapshot, str], Any]
+    watch_promotion: Callable[[str], Any]
     sync_storage: Callable[..., None]
 
     def _watch_references(self) -> None:
-        """Schedule the watch of each path reference, every monitors[].reference.watch_interval."""
+        """Schedule the watch of each path reference and of each promoted version in use, every watch_interval."""
         for m in self.config.monitors:
             if m.reference.path is not None and m.reference.watch_interval is not None:
                 self._every(self.watch_reference, m.reference.watch_interval, f"reference:{m.name}", [m.name])
+            if m.reference.watch_interval is not None:  # a promotion or restore by the CLI (Promotions)
+                self._every(self.watch_promotion, m.reference.watch_interval, f"promotion:{m.name}", [m.name])
 
     def watch_reference(self, name: str) -> ReferenceProblem | None:
         """The watch job: compare the reference on disk with the loaded one; with auto_reload, load a change."""
