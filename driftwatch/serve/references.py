@@ -99,6 +99,8 @@ class ReferenceChanges:
         live: LiveMonitor | None = self.monitors[name].live
         if live is None:
             return None  # not loaded: readiness says so already
+        if self.watch_promotion(name) is not None:  # the version in use moved: loaded, nothing to report
+            return None
         watch = self.reference_watch[name]
         with watch.lock:
             try:
@@ -177,7 +179,7 @@ class ReferenceChanges:
             live: LiveMonitor | None = state.live
             old = None if live is None else live.profile
             try:
-                profile = self._rebuild(m, old)
+                profile = self._rebuild(m, old, announce=trigger != "promotion")
             except ReferenceReloadError as exc:
                 watch.reloads["failed"] += 1
                 watch.reload_error = str(exc)
@@ -202,12 +204,15 @@ class ReferenceChanges:
             watch.reloads["reloaded"] += 1
         return self._reloaded(name, "reloaded", old.version, profile, self._after_swap(name, live, closed), trigger)
 
-    def _rebuild(self, m: MonitorConfig, old: ReferenceProfile | None) -> ReferenceProfile:
+    def _rebuild(self, m: MonitorConfig, old: ReferenceProfile | None, *, announce: bool = True) -> ReferenceProfile:
         """The profile of the reference on disk, or ReferenceReloadError: 409 for missing or unreadable files,
-        422 for data that does not fit the monitor. A monitor that had none is loaded as at start."""
+        422 for data that does not fit the monitor. A monitor that had none is loaded as at start.
+
+        Without `announce` (a promotion: the version in use moved on purpose) a change is not reported first."""
         kept = None if old is None else old.version
         problem = inspect_reference(m, self.config.data_dir, old)
-        if old is not None:
+        changed = problem is not None and problem.reason == "changed"
+        if old is not None and (announce or not changed):
             self._note_reference(m.name, problem, old.version)
         if problem is not None and problem.reason != "changed":
             what = (

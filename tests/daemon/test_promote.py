@@ -57,7 +57,8 @@ def test_promote_over_the_api_then_restore_and_promote_with_the_cli(tmp_path: Pa
     data = tmp_path / "data"
     proc = DaemonProcess(config).start()
     try:
-        with httpx.Client(base_url=proc.url, headers={"authorization": f"Bearer {ADMIN}"}, timeout=120) as c:
+        headers = {"authorization": f"Bearer {ADMIN}"}
+        with httpx.Client(base_url=proc.url, headers=headers, timeout=120) as c:
             base = c.get("/v1/monitors/triage").json()["reference"]["version"]
             drifted = _checked(c, data, demo.production_batch(600, 1.0, seed=1))
             assert drifted["dataset_drift"] and drifted["reference_version"] == base
@@ -102,6 +103,13 @@ def test_promote_over_the_api_then_restore_and_promote_with_the_cli(tmp_path: Pa
             history = _cli(config, "history", "--json")
             assert '"action": "restore"' in history.stdout and merged["version"] in history.stdout
             assert "reference promoted" in proc.log()
+            # Picked up without a change reported: the watch saw a promotion, not a reference changed on disk.
+            assert "changed on disk" not in proc.log()
+        # The version in use is kept under data_dir: a restart loads it, not the configured one.
+        assert proc.stop() == 0, proc.log()
+        proc.start()
+        with proc.client() as c:
+            assert c.get("/v1/monitors/triage", headers=headers).json()["reference"]["version"] == merged["version"]
     finally:
         assert proc.stop() == 0, proc.log()
 
