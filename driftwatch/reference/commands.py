@@ -16,6 +16,7 @@ from rich.table import Table
 
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
+from driftwatch.reference.versions import HistoryEntry
 
 reference_app = typer.Typer(
     no_args_is_help=True, help="Promote a shift to be the new reference, list versions, restore an earlier one."
@@ -158,16 +159,18 @@ def history_command(
     table = Table(title=f"{m.name}: reference in use {active}", title_justify="left")
     for col in ("when", "action", "version", "rows", "from", "merged", "previous", "by", "reason"):
         table.add_column(col)
-    table.add_row("-", "base", versions.BASE, "-", m.reference.path or "SQL query", "-", "-", "config", "-")
+    marked = _last_of(entries, active)
+    base = versions.BASE + (" (active)" if marked is None and active == versions.BASE else "")
+    table.add_row("-", "base", base, "-", m.reference.path or "SQL query", "-", "-", "config", "-")
     for e in entries:
         origin = ", ".join(f"check {c}" for c in e.checks) if e.since is None else f"{_when(e.since)}..{_when(e.until)}"
         table.add_row(
             _when(e.created_at),
             e.action,
-            e.version + (" (active)" if e is _last_of(entries, active) else ""),
+            e.version + (" (active)" if e is marked else ""),
             "-" if e.rows is None else str(e.rows),
             origin if e.action == "promote" else "-",
-            "yes" if e.merged else "no",
+            "-" if e.action != "promote" else ("yes" if e.merged else "no"),
             e.previous,
             e.by,
             escape(e.reason),
@@ -175,6 +178,6 @@ def history_command(
     (out if out.is_terminal else Console(file=out.file, width=240)).print(table)
 
 
-def _last_of(entries: list, version: str) -> object:
+def _last_of(entries: list[HistoryEntry], version: str) -> HistoryEntry | None:
     """The latest entry that made `version` active, the one to mark."""
     return next((e for e in reversed(entries) if e.version == version), None)
