@@ -20,6 +20,7 @@ from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
 from driftwatch.history import commands as history
+from driftwatch.reference.commands import reference_app
 from driftwatch.types import Kind
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Work with configuration fil
 app.add_typer(config_app, name="config")
 app.add_typer(exemplars_app, name="exemplars")
 history.register(app)
+app.add_typer(reference_app, name="reference")
 
 out = Console()
 err = Console(stderr=True)

@@ -20,6 +20,7 @@ from driftwatch.errors import DataError
 from driftwatch.reference import readers
 from driftwatch.reference.schema import FeatureSchema, infer_schema
 from driftwatch.reference.values import labels_aligned, numeric_aligned, to_labels, to_numeric
+from driftwatch.reference.versions import active_reference
 from driftwatch.types import Kind
 
 # Bump when the cached layout or what it holds changes, so old caches are rebuilt rather than misread.
@@ -268,8 +269,11 @@ def _numeric(values: np.ndarray) -> NumericProfile:
 # ---- reading the reference and caching profiles -------------------------------------------------------
 
 
-def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
-    """The monitor's profile from cache, building it when the reference's content or the config changed."""
+def load_profile(monitor: MonitorConfig, data_dir: Path, *, active: bool = True) -> ReferenceProfile:
+    """The profile of the monitor's reference in use (a promoted version, else the configured one; with `active`
+    false, the reference `monitor` names), from cache when its content and the feature config are unchanged."""
+    if active:
+        monitor = active_reference(monitor, data_dir)
     ref = monitor.reference
     cache_root = data_dir / "profiles" / monitor.name
     digests: dict[str, str] = {}
@@ -298,6 +302,7 @@ def load_profile(monitor: MonitorConfig, data_dir: Path) -> ReferenceProfile:
 
 def reference_files(monitor: MonitorConfig, data_dir: Path) -> tuple[str, dict[str, str]]:
     """A path reference's version and each file's SHA-256, without parsing it (unchanged files are not read)."""
+    monitor = active_reference(monitor, data_dir)
     assert monitor.reference.path is not None
     return hash_files(readers.resolve_files(monitor.reference.path), data_dir / "profiles" / monitor.name)
 

@@ -11,6 +11,7 @@ from driftwatch.config import MonitorConfig
 from driftwatch.errors import DataError
 from driftwatch.reference import readers
 from driftwatch.reference.profile import ReferenceProfile, ReferenceReadError, hash_files
+from driftwatch.reference.versions import active_reference
 
 Problem = Literal["changed", "missing", "unreadable"]
 PROBLEMS: tuple[Problem, ...] = ("changed", "missing", "unreadable")
@@ -39,8 +40,12 @@ def inspect_reference(
     """Compare a path reference on disk with `profile`, reading only files whose size or mtime changed.
 
     None when it holds the profile's version (any readable version when `profile` is None), or when the
-    reference is a SQL query (not watched: only running the query would tell, and it may be expensive).
+    reference in use is a SQL query (not watched: only running the query would tell, and it may be expensive).
     """
+    try:  # a promoted version in use is the one compared
+        monitor = active_reference(monitor, data_dir)
+    except DataError as exc:
+        return ReferenceProblem("unreadable", "active.json", str(exc))
     pattern = monitor.reference.path
     if pattern is None:
         return None

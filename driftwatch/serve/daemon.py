@@ -27,6 +27,7 @@ from driftwatch.ood.score import ood_model
 from driftwatch.reference.profile import load_profile
 from driftwatch.serve.eventflush import EventFlusher
 from driftwatch.serve.outage import STORAGE_PROBE_SECONDS, StorageOutages, reference_info
+from driftwatch.serve.promotions import Promotions
 from driftwatch.serve.references import ReferenceChanges, ReferenceWatch
 from driftwatch.serve.restore import Restores
 from driftwatch.serve.retention import Retention
@@ -84,7 +85,7 @@ class MonitorState:
         self.checks_by_outcome[outcome] = self.checks_by_outcome.get(outcome, 0) + 1
 
 
-class Daemon(ReferenceChanges, StorageOutages, Restores, Retention):
+class Daemon(ReferenceChanges, Promotions, StorageOutages, Restores, Retention):
     """Owns every monitor's live state, the scheduler and the history store; the HTTP layer only adapts it."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time, seed: int | None = None):

@@ -83,19 +83,24 @@ class ReferenceChanges:
     _every: Callable[..., None]
     _load: Callable[[MonitorConfig], None]
     _run: Callable[[str, WindowSnapshot, str], Any]
+    watch_promotion: Callable[[str], Any]
     sync_storage: Callable[..., None]
 
     def _watch_references(self) -> None:
-        """Schedule the watch of each path reference, every monitors[].reference.watch_interval."""
+        """Schedule the watch of each path reference and of each promoted version in use, every watch_interval."""
         for m in self.config.monitors:
             if m.reference.path is not None and m.reference.watch_interval is not None:
                 self._every(self.watch_reference, m.reference.watch_interval, f"reference:{m.name}", [m.name])
+            if m.reference.watch_interval is not None:  # a promotion or restore by the CLI (Promotions)
+                self._every(self.watch_promotion, m.reference.watch_interval, f"promotion:{m.name}", [m.name])
 
     def watch_reference(self, name: str) -> ReferenceProblem | None:
         """The watch job: compare the reference on disk with the loaded one; with auto_reload, load a change."""
         live: LiveMonitor | None = self.monitors[name].live
         if live is None:
             return None  # not loaded: readiness says so already
+        if self.watch_promotion(name) is not None:  # the version in use moved: loaded, nothing to report
+            return None
         watch = self.reference_watch[name]
         with watch.lock:
             try:
@@ -174,7 +179,7 @@ class ReferenceChanges:
             live: LiveMonitor | None = state.live
             old = None if live is None else live.profile
             try:
-                profile = self._rebuild(m, old)
+                profile = self._rebuild(m, old, announce=trigger != "promotion")
             except ReferenceReloadError as exc:
                 watch.reloads["failed"] += 1
                 watch.reload_error = str(exc)
@@ -199,12 +204,15 @@ class ReferenceChanges:
             watch.reloads["reloaded"] += 1
         return self._reloaded(name, "reloaded", old.version, profile, self._after_swap(name, live, closed), trigger)
 
-    def _rebuild(self, m: MonitorConfig, old: ReferenceProfile | None) -> ReferenceProfile:
+    def _rebuild(self, m: MonitorConfig, old: ReferenceProfile | None, *, announce: bool = True) -> ReferenceProfile:
         """The profile of the reference on disk, or ReferenceReloadError: 409 for missing or unreadable files,
-        422 for data that does not fit the monitor. A monitor that had none is loaded as at start."""
+        422 for data that does not fit the monitor. A monitor that had none is loaded as at start.
+
+        Without `announce` (a promotion: the version in use moved on purpose) a change is not reported first."""
         kept = None if old is None else old.version
         problem = inspect_reference(m, self.config.data_dir, old)
-        if old is not None:
+        changed = problem is not None and problem.reason == "changed"
+        if old is not None and (announce or not changed):
             self._note_reference(m.name, problem, old.version)
         if problem is not None and problem.reason != "changed":
             what = (

@@ -27,6 +27,7 @@ from driftwatch.serve.daemon import CheckRun, Daemon
 from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
+from driftwatch.serve.promote_routes import add_promotion_routes
 from driftwatch.serve.references import ReloadResult
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.sample_routes import add_sample_routes, sample_dict
@@ -248,6 +249,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Rebuild the monitor's reference from its files and use it from now on; the loaded one stays on failure."""
         result = await run_in_threadpool(daemon.reload_reference, monitor, "api")
         return _reload_dict(result)
+
+    add_promotion_routes(app, daemon, need)
 
     @app.get(
         "/v1/monitors",

@@ -42,9 +42,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, step: float = 
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: from DRIFTWATCH_TEST_PORTS (`low-high`) when set, for machines that share ports."""
+    low, _, high = os.environ.get("DRIFTWATCH_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port in DRIFTWATCH_TEST_PORTS={os.environ['DRIFTWATCH_TEST_PORTS']}")
 
 
 def write_config(

@@ -58,6 +58,14 @@ CALLS = {
     ("POST", "/v1/monitors/{monitor}/reference/reload"): Call(
         "admin", "POST", "/v1/monitors/triage/reference/reload", 200
     ),
+    # No such check: past authorization, a promotion is refused with a 404.
+    ("POST", "/v1/monitors/{monitor}/reference/promote"): Call(
+        "admin",
+        "POST",
+        "/v1/monitors/triage/reference/promote",
+        404,
+        {"content": b'{"check": 999999, "reason": "x"}', "headers": {"content-type": "application/json"}},
+    ),
     ("GET", "/v1/monitors"): Call("read", "GET", "/v1/monitors", 200),
     ("GET", "/v1/monitors/{monitor}"): Call("read", "GET", "/v1/monitors/triage", 200),
     ("GET", "/v1/monitors/{monitor}/checks"): Call("read", "GET", "/v1/monitors/triage/checks", 200),
