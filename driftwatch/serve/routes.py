@@ -28,15 +28,14 @@ from driftwatch.serve.httpmetrics import HttpMetrics
 from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.references import ReloadResult
+from driftwatch.serve.reports import add_report_routes
 from driftwatch.serve.restore import RestoreReason
-from driftwatch.serve.schemas import errors
+from driftwatch.serve.schemas import MAX_ID, errors
 from driftwatch.storage import CheckRecord
 
 log = logging.getLogger(__name__)
 # CloudEvents up to this size are parsed on the event loop; larger ones in the thread pool.
 SMALL_EVENT_BYTES = 64 * 1024
-# Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
-MAX_ID = 2**63 - 1
 MonitorName = Annotated[str, Path(description="A monitor of the configuration.")]
 
 
@@ -321,6 +320,8 @@ def create_app(daemon: Daemon) -> FastAPI:
             raise ApiError(404, f"no check with id {check_id}")
         monitor, rows = found
         return {"check_id": check_id, "monitor": monitor, "exemplars": [e.to_dict() for e in rows]}
+
+    add_report_routes(app, daemon, need)
 
     @app.get(
         "/metrics",
