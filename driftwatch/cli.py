@@ -20,6 +20,7 @@ from driftwatch import __version__
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
+from driftwatch.report import commands as report_commands
 from driftwatch.types import Kind
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app = typer.Typer(
 config_app = typer.Typer(no_args_is_help=True, help="Work with configuration files.")
 app.add_typer(config_app, name="config")
 app.add_typer(exemplars_app, name="exemplars")
+app.command("report")(report_commands.report)
+app.command("compare")(report_commands.compare)
 
 out = Console()
 err = Console(stderr=True)
