@@ -63,6 +63,7 @@ CALLS = {
     ("GET", "/v1/monitors/{monitor}/checks"): Call("read", "GET", "/v1/monitors/triage/checks", 200),
     ("GET", "/v1/checks/{check_id}"): Call("read", "GET", "/v1/checks/999999", 404),
     ("GET", "/v1/checks/{check_id}/exemplars"): Call("read", "GET", "/v1/checks/999999/exemplars", 404),
+    ("GET", "/v1/checks/{check_id}/report"): Call("read", "GET", "/v1/checks/999999/report", 404),
     ("GET", "/metrics"): Call("read", "GET", "/metrics", 200),
     ("GET", "/healthz"): Call(None, "GET", "/healthz", 200),
     ("GET", "/readyz"): Call(None, "GET", "/readyz", 200),
