@@ -45,6 +45,7 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_check.py
 	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_report.py
 
 dashboards: $(DEV_STAMP)
 	$(PY) -m driftwatch.dashboards

@@ -21,6 +21,7 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
 from driftwatch.history import commands as history
 from driftwatch.reference.commands import reference_app
+from driftwatch.report import commands as report_commands
 from driftwatch.types import Kind
 
 app = typer.Typer(
@@ -31,6 +32,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(exemplars_app, name="exemplars")
 history.register(app)
 app.add_typer(reference_app, name="reference")
+app.command("report")(report_commands.report)
+app.command("compare")(report_commands.compare)
 
 out = Console()
 err = Console(stderr=True)

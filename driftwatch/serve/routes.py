@@ -29,6 +29,7 @@ from driftwatch.serve.metrics import FeatureLines, create_registry, exposition
 from driftwatch.serve.problems import ApiError, error_response, install
 from driftwatch.serve.promote_routes import add_promotion_routes
 from driftwatch.serve.references import ReloadResult
+from driftwatch.serve.reports import add_report_routes
 from driftwatch.serve.restore import RestoreReason
 from driftwatch.serve.sample_routes import add_sample_routes, sample_dict
 from driftwatch.serve.schemas import MAX_ID, errors
@@ -326,6 +327,7 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     install_pages(app, daemon, need)
     add_sample_routes(app, daemon, need)
+    add_report_routes(app, daemon, need)
 
     @app.get(
         "/metrics",

@@ -416,6 +416,10 @@ class Ready(_Model):
     )
 
 
+# Largest id SQLite and PostgreSQL store (a signed 64-bit integer); larger ones are a 422, not a database error.
+MAX_ID = 2**63 - 1
+
+
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entries of error statuses, each with the error body and a description."""
     return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text
+from sqlalchemy import Engine, and_, create_engine, delete, event, inspect, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -338,6 +338,22 @@ class HistoryStore:
                 return None
             rows = s.scalars(select(ExemplarRow).where(ExemplarRow.check_id == check_id).order_by(ExemplarRow.rank))
             return monitor, [exemplar_record(e, monitor) for e in rows]
+
+    def neighbours(self, check_id: int) -> tuple[int | None, int | None] | None:
+        """The ids of the monitor's checks just before and after this one (by start, then id); None when unknown."""
+        with self._guard("reading a check's neighbours"), self._read() as s:
+            found = s.execute(select(Check.monitor_id, Check.started_at).where(Check.id == check_id)).one_or_none()
+            if found is None:
+                return None
+            monitor_id, started = found
+            same = Check.monitor_id == monitor_id
+            before = or_(Check.started_at < started, and_(Check.started_at == started, Check.id < check_id))
+            after = or_(Check.started_at > started, and_(Check.started_at == started, Check.id > check_id))
+            prev = s.scalar(
+                select(Check.id).where(same, before).order_by(Check.started_at.desc(), Check.id.desc()).limit(1)
+            )
+            nxt = s.scalar(select(Check.id).where(same, after).order_by(Check.started_at, Check.id).limit(1))
+            return prev, nxt
 
     def list_exemplars(
         self, monitor: str, since: float | None = None, until: float | None = None

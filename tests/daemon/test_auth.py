@@ -75,6 +75,7 @@ CALLS = {
     ("GET", "/ui/"): Call("read", "GET", "/ui/", 200),
     ("GET", "/ui/monitors/{monitor}"): Call("read", "GET", "/ui/monitors/triage", 200),
     ("GET", "/v1/checks/{check_id}/sample"): Call("read", "GET", "/v1/checks/999999/sample", 404),
+    ("GET", "/v1/checks/{check_id}/report"): Call("read", "GET", "/v1/checks/999999/report", 404),
     ("GET", "/metrics"): Call("read", "GET", "/metrics", 200),
     ("GET", "/healthz"): Call(None, "GET", "/healthz", 200),
     ("GET", "/readyz"): Call(None, "GET", "/readyz", 200),
