@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from driftwatch.checks.results import FeatureResult, by_severity, severity
+from driftwatch.checks.results import FeatureResult, by_severity
 from driftwatch.storage import CheckRecord
 from driftwatch.ui.html import Html, el, number, percent, text, when
 from driftwatch.ui.timeline import ood_rate, timeline, verdict
@@ -207,7 +207,6 @@ def _feature_table(record: CheckRecord, features: Sequence[FeatureResult]) -> Ht
                 "Feature",
                 "Kind",
                 "Drifted",
-                "Severity",
                 "Test",
                 "Score",
                 "p-value (adjusted)",
@@ -228,7 +227,6 @@ def _feature_table(record: CheckRecord, features: Sequence[FeatureResult]) -> Ht
                 el("td", f.name, " (prediction)" if f.prediction else None),
                 el("td", f.kind.value),
                 el("td", "drifted" if f.drifted else "no", class_="feature-drifted" if f.drifted else None),
-                el("td", number(severity(f)), class_="num"),
                 el("td", f.method or "-"),
                 el("td", number(f.score), class_="num"),
                 el("td", number(p), class_="num"),

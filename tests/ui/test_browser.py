@@ -253,5 +253,12 @@ def test_the_report_link_opens_the_report(daemon: DaemonProcess, browser: webdri
     assert [(a["status"], a["mimeType"]) for a in answers] == [(200, "text/html")]
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "triage" in body and all(name in body for name in DRIFTED), body[:2000]
+    # the languages that arrived, and the kept exemplars, redacted: the transcripts themselves never reach the page
+    line = next(line for line in body.splitlines() if "New languages: " in line)
+    assert {"fr", "es", "de"} <= set(re.findall(r"\b([a-z]{2,3}) [\d.]+%", line.split("New languages: ", 1)[1])), line
+    exemplars = browser.find_elements(By.CSS_SELECTOR, ".exemplar")
+    assert exemplars and all("sha256:" in e.text or "symptoms" not in e.text for e in exemplars)
+    transcripts = pacsv.read_csv(EXAMPLES / "batch_drifted.csv").column("symptoms").to_pylist()
+    assert not any(t and len(t) > 20 and t in browser.page_source for t in transcripts)
     _shot(browser, "ui-check-report")
     _assert_clean(browser, daemon, network)
