@@ -188,6 +188,8 @@ class LiveMonitor:
                 "checkpoint not used: the whole spool is replayed",
                 extra={"monitor": self.name, "checkpoint": self.checkpoint_path.name, "reason": reason},
             )
+            if stale:
+                self.checkpoint_path.unlink(missing_ok=True)  # intact but never usable: see below
             return None
         why = cp.mismatch(self.shaper, self.settings) if cp.monitor == self.name else "of another monitor"
         if why is None and not any(seg.tag == cp.resume.tag for seg in self.spool.segments):
@@ -195,6 +197,8 @@ class LiveMonitor:
         if why is not None:
             self.progress.checkpoint = f"stale: {why}"
             log.info("checkpoint not used: the whole spool is replayed", extra={"monitor": self.name, "reason": why})
+            # It can never be used, and holds sampled rows as received (of a finished window: rows no spool holds).
+            self.checkpoint_path.unlink(missing_ok=True)
             return None
         self.progress.checkpoint = "used"
         return cp
@@ -421,9 +425,17 @@ class LiveMonitor:
         return closed
 
     def finish_closed(self, snapshot: WindowSnapshot) -> None:
-        """After a closed window's check is stored (its sample kept with it): prune the window's spool segments."""
+        """After a closed window's check is stored (its sample kept with it): prune the window's spool segments.
+
+        The window's checkpoint goes with them: it holds the window's sampled rows as received, which nothing
+        needs once the window is judged (its kept sample is redacted).
+        """
         tag = window_tag(snapshot.start)
         self.spool.prune(lambda seg: seg.tag == tag)
+        with self._checkpoint_lock:
+            if self._checkpointed is not None and self._checkpointed[0].tag == tag:
+                self.checkpoint_path.unlink(missing_ok=True)
+                self._checkpointed = None
 
     def snapshot(self, now: float | None = None) -> WindowSnapshot:
         """The open window (tumbling) or the last N rows (sliding), for a check."""

@@ -83,12 +83,20 @@ def test_a_window_that_closed_after_its_checkpoint_closes_again_with_all_its_row
     assert (closed.start, closed.rows, closed.rejected) == (T0, 320, sum(s % 3 for s in range(8)))
     assert again.window_rows() == (80, 80)
     assert again.progress.checkpoint_rows == 200 and again.counters.restored_rows == 400
+    kept = again.checkpoint_path.read_bytes()
     again.finish_closed(closed)
-    # Its segments are gone: that checkpoint is not used again (its rows would be counted twice).
+    # The judged window's checkpoint goes with its segments: it held its sampled rows as received.
+    assert not again.checkpoint_path.exists()
     third = LiveMonitor(mon, prof, tmp_path, seed=3)
     third.restore(T0 + 701)
     assert third.take_closed(T0 + 701) == [] and third.window_rows() == (80, 80)
-    assert third.progress.checkpoint.startswith("stale: its window is finished")
+    assert third.progress.checkpoint == "missing"
+    # One left behind (a process killed between the two) is not used again, its rows would count twice: removed.
+    third.checkpoint_path.write_bytes(kept)
+    fourth = LiveMonitor(mon, prof, tmp_path, seed=4)
+    fourth.restore(T0 + 702)
+    assert fourth.window_rows() == (80, 80) and fourth.progress.checkpoint.startswith("stale: its window is finished")
+    assert not fourth.checkpoint_path.exists()
 
 
 def _checkpointed(tmp_path: Path) -> tuple[MonitorConfig, LiveMonitor]:
@@ -134,20 +142,25 @@ def test_a_checkpoint_that_verifies_but_contradicts_itself_is_refused(tmp_path: 
 
 def test_a_stale_or_missing_checkpoint_falls_back_to_a_full_replay(tmp_path: Path) -> None:
     mon, live = _checkpointed(tmp_path)
+    taken = live.checkpoint_path.read_bytes()
     other = LiveMonitor(mon, _profile(mon, version="v2"), tmp_path, seed=2)
     other.restore(T0 + 6)
     assert other.progress.checkpoint == "stale: taken with reference version v1, now v2"
     assert other.progress.replayed_rows == 400
+    # A stale checkpoint can never be used: it goes (it holds sampled rows as received).
+    assert not live.checkpoint_path.exists()
+    live.checkpoint_path.write_bytes(taken)
     wider = _monitor(max_sample_rows=301)
     resized = LiveMonitor(wider, _profile(wider), tmp_path, seed=2)
     resized.restore(T0 + 6)
     assert resized.progress.checkpoint == "stale: taken with other window settings"
+    live.checkpoint_path.write_bytes(taken)
     stricter = mon.model_copy(update={"ood": OodSettings(reasons={"out_of_range": {"tolerance": 0.0}})})
     recounted = LiveMonitor(stricter, live.profile, tmp_path, seed=2)
     recounted.restore(T0 + 6)
     assert recounted.progress.checkpoint == "stale: taken with other OOD rules"
     assert recounted.progress.replayed_rows == 400  # every row counted again under the rules in force
-    live.checkpoint_path.unlink()
+    assert not live.checkpoint_path.exists()
     none = LiveMonitor(mon, live.profile, tmp_path, seed=2)
     none.restore(T0 + 6)
     assert (none.progress.checkpoint, none.window_rows()[0]) == ("missing", 400)
