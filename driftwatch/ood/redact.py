@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +12,9 @@ import pyarrow as pa
 
 from driftwatch.config.ood import OodSettings
 from driftwatch.types import Kind
+
+# Schema metadata key of a redacted table: the rule applied to each feature, as JSON.
+REDACTION_KEY = "driftwatch.redaction"
 
 
 def rule_for(feature: str, kind: Kind, settings: OodSettings) -> str:
@@ -48,4 +52,11 @@ def redact_table(table: pa.Table, kinds: Mapping[str, Kind], settings: OodSettin
         if rule != "keep":
             values = (redact(v, rule, salt)[1] for v in out.column(name).to_pylist())
             out = out.set_column(i, name, pa.array([None if v is None else str(v) for v in values], pa.string()))
-    return out
+    # The rules travel with the values: whoever reads them later (a promotion) knows what they are.
+    return out.replace_schema_metadata({REDACTION_KEY: json.dumps(rules, sort_keys=True)})
+
+
+def recorded_rules(table: pa.Table) -> dict[str, str] | None:
+    """The rules redact_table applied to `table`, by feature; None for a table it did not write."""
+    raw = (table.schema.metadata or {}).get(REDACTION_KEY.encode())
+    return None if raw is None else dict(json.loads(raw))

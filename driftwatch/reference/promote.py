@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from driftwatch.errors import DataError
-from driftwatch.ood.redact import rule_for
+from driftwatch.ood.redact import recorded_rules, rule_for
 from driftwatch.reference import readers, versions
 from driftwatch.reference.profile import FeatureProfile, ReferenceProfile, load_profile
 from driftwatch.reference.values import labels_aligned, numeric_aligned
 from driftwatch.reference.versions import HistoryEntry, VersionError
-from driftwatch.storage.samples import read_sample, sample_path
+from driftwatch.storage.samples import read_sample, sample_info, sample_path
 from driftwatch.types import Kind
 
 if TYPE_CHECKING:
@@ -80,7 +80,10 @@ def promote(
                 422,
                 "redacted_feature",
             )
-    tables = [_shaped(_sample(data_dir, name, c, clock(), retention_days), features, c.id) for c in checks]
+    samples = [(c, _sample(data_dir, name, c, clock(), retention_days)) for c in checks]
+    for c, table in samples:
+        _written_unredacted(name, c.id, table, features)
+    tables = [_shaped(table, features, c.id) for c, table in samples]
     rows = readers.concat(tables)
     if merge:
         rows = readers.concat([_shaped(_reference_rows(monitor, data_dir), features, None), rows])
@@ -145,8 +148,23 @@ def _sample(data_dir: Path, monitor: str, check: CheckRecord, now: float, retent
     if retention_days is not None and check.started_at < now - retention_days * 86400:
         why = f"its sample was pruned by retention (retention_days {retention_days:g})"
     else:
-        why = "no sample of its window was kept"
+        why = f"its sample was {sample_info(data_dir, monitor, check.started_at, check.trigger).reason}"
     raise VersionError(f"check {check.id} of monitor '{monitor}' cannot be promoted: {why}", 409, "no_sample")
+
+
+def _written_unredacted(monitor: str, check: int, table: pa.Table, features: list[FeatureProfile]) -> None:
+    """Refuse a sample whose features were hashed or cut when it was written, whatever the rules are now."""
+    recorded = recorded_rules(table) or {}
+    for f in features:
+        rule = recorded.get(f.name, "keep")
+        if rule != "keep":
+            raise VersionError(
+                f"monitor '{monitor}': the sample of check {check} was written with ood.redact.{f.name}: {rule}, so "
+                f"its '{f.name}' values are not the data; promote checks taken after ood.redact.{f.name} was set to "
+                "keep",
+                422,
+                "redacted_feature",
+            )
 
 
 def _shaped(table: pa.Table, features: list[FeatureProfile], check: int | None) -> pa.Table:

@@ -139,7 +139,7 @@ def test_api_refusals_are_4xx_with_the_reason(tmp_path: Path) -> None:
             unkept = _checked(c, data, batch)
             sample_path(data, "triage", unkept["started_at"], unkept["trigger"]).unlink()
             status, doc = promote({"check": unkept["id"]})
-            assert (status, doc["reason"]) == (409, "no_sample") and "no sample of its window was kept" in doc["error"]
+            assert (status, doc["reason"]) == (409, "no_sample") and "its sample was never written" in doc["error"]
             status, doc = promote({"check": unkept["id"], "from": 0, "to": 1})
             assert status == 422 and "not both" in doc["error"]
             status, doc = promote({"check": unkept["id"], "reason": ""})

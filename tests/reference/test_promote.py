@@ -13,7 +13,9 @@ import pyarrow.compute as pc
 import pytest
 
 from driftwatch import demo
+from driftwatch.config import OodSettings
 from driftwatch.monitor import load_monitor
+from driftwatch.ood.redact import redact_table
 from driftwatch.reference import readers, versions
 from driftwatch.storage import HistoryStore
 from driftwatch.storage.samples import sample_path, write_sample
@@ -181,7 +183,7 @@ def test_refusals_name_the_problem_and_change_nothing(tmp_path: Path) -> None:
 
     # A check whose sample was never kept, and one retention pruned.
     sample_path(data, "triage", result.started_at, "manual").unlink()
-    assert f"check {check_id} of monitor 'triage' cannot be promoted: no sample of its window was kept" in _refused(
+    assert f"check {check_id} of monitor 'triage' cannot be promoted: its sample was never written" in _refused(
         config, "--check", str(check_id)
     )
     old, _ = _store_check(config, _drifted(2), started=time.time() - 40 * 86400)
@@ -212,6 +214,15 @@ def test_a_redacted_feature_is_refused_unless_its_rule_keeps_it(tmp_path: Path) 
     check_id, _ = _store_check(kept, _drifted(2))
     args = ("promote", "-c", str(kept), "-m", "triage", "--check", str(check_id), "--reason", "x")
     assert _cli(*args).returncode == 0
+
+
+def test_a_sample_hashed_when_written_is_refused_after_the_rule_is_changed_to_keep(tmp_path: Path) -> None:
+    kept = _config(tmp_path, monitor_extra="    ood: {redact: {channel: keep}}\n")
+    kinds = {f.name: f.kind for f in load_monitor(kept).profile.features}
+    hashed = redact_table(_drifted(3), kinds, OodSettings.model_validate({"redact": {"channel": "hash"}}), "t")
+    check_id, _ = _store_check(kept, _drifted(3), sample=hashed)
+    message = _refused(kept, "--check", str(check_id))
+    assert f"the sample of check {check_id} was written with ood.redact.channel: hash" in message
 
 
 def test_restore_refuses_an_unknown_version(tmp_path: Path) -> None:
