@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from driftwatch.checks.explain import CategoricalExplanation, NumericExplanation
 from driftwatch.checks.render import display_name
 from driftwatch.checks.results import CheckResult, FeatureResult
@@ -32,7 +34,16 @@ def _p_value(f: FeatureResult) -> str:
 def _line(result: CheckResult, f: FeatureResult) -> str:
     """What decided: p-value against the level, or score against the threshold."""
     if result.decision == "calibrated":
-        return f"p-value {_p_value(f)} against level {num(f.level if f.p_value is not None else None)}"
+        line = f"p-value {_p_value(f)} against level {num(f.level if f.p_value is not None else None)}"
+        # The p-value combines the distribution's and the missing share's tests (calibrate.combine): when it is
+        # twice the missing share's, that test gave the smaller one, however little the values' distribution moved.
+        m = f.missing_p_value
+        if m is not None and f.p_value is not None and math.isclose(f.p_value, min(1.0, 2 * m), rel_tol=1e-9):
+            line += (
+                f": set by the share of missing or unusable values ({pct(f.quality.missing_rate)} now, "
+                f"{pct(f.quality.reference_missing_rate)} in the reference; its test's p-value {num(m)})"
+            )
+        return line
     score = num(f.score) + (f" (adjusted {num(f.adjusted_p_value)})" if f.adjusted_p_value is not None else "")
     return f"score {score} against threshold {num(f.threshold)}"
 

@@ -48,7 +48,7 @@ def render_report(
     ordered = by_severity(result.features)
     title = f"check {record.id}: {result.monitor}" if record is not None else f"check of {result.monitor}"
     body = [
-        f"<header><h1>driftwatch {esc(title)}</h1>{_nav(previous_id, next_id, link_base)}</header>",
+        f"<header><h1>driftwatch {esc(title)}</h1>{_nav(previous_id, next_id, link_base) if record else ''}</header>",
         _summary(result, record, source),
         "<h2>Features, worst first</h2>",
         features.table(result, ordered),

@@ -132,3 +132,16 @@ def test_the_cache_names_the_renderer_and_the_neighbours(tmp_path) -> None:
     cache.write(8, 7, None, b"three")
     cache.write(9, 8, None, b"four")  # over max_files: the oldest goes
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [cache_name(8, 7, None), cache_name(9, 8, None)]
+
+
+def test_a_verdict_set_by_missing_values_says_so(middle: tuple[CheckRecord, str]) -> None:
+    record, page = middle
+    result = record.to_result()
+    by_missing = [
+        f for f in result.features if f.missing_p_value is not None and f.p_value == min(1.0, 2 * f.missing_p_value)
+    ]
+    assert by_missing, "the drifted example has features with many more missing values than the reference"
+    for f in by_missing:
+        assert "set by the share of missing or unusable values" in _section(page, f.name)
+    moved = [f for f in result.features if f.drifted and f not in by_missing and f.explanation is not None]
+    assert moved and all("set by the share" not in _section(page, f.name) for f in moved)
