@@ -148,8 +148,8 @@ def show(
         if record is None:
             raise _fail(f"no check with id {check_id} in {store.url}")
     if fmt == Format.JSON:
-        sys.stdout.write(json.dumps(views.show_document(record), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(views.show_document(record, cfg.data_dir), indent=2, ensure_ascii=False) + "\n")
         return
-    _print(views.header_lines(record))
+    _print([*views.header_lines(record), views.sample_line(record, cfg.data_dir)])
     print_table(out, views.feature_table(record))
     _print(views.text_lines(record))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -13,6 +14,7 @@ from driftwatch.checks import render
 from driftwatch.checks.results import FeatureResult, by_severity, severity
 from driftwatch.history.explanation import COLUMNS, cells, explanation_of
 from driftwatch.storage import CheckRecord, FeatureRecord
+from driftwatch.storage.samples import sample_info
 from driftwatch.types import Status
 
 if TYPE_CHECKING:
@@ -173,10 +175,14 @@ def text_lines(c: CheckRecord) -> list[str]:
     return [escape(line) for line in render.text_lines(c.to_result())]
 
 
-def show_document(c: CheckRecord) -> dict[str, Any]:
-    """The JSON of `driftwatch show`: the check as GET /v1/checks/{id} answers it, each feature with its explanation."""
-    doc = c.to_dict()
-    explained = _explanations(c)
-    for f in doc.get("features", []):
-        f.setdefault("explanation", explained.get(f["name"]))
-    return doc
+def show_document(c: CheckRecord, data_dir: Path) -> dict[str, Any]:
+    """The JSON of `driftwatch show`: the check as GET /v1/checks/{id} answers it, its sample block included."""
+    return {**c.to_dict(), "sample": sample_info(data_dir, c.monitor, c.started_at, c.trigger).to_dict()}
+
+
+def sample_line(c: CheckRecord, data_dir: Path) -> str:
+    """Where the window sample the check judged is, or why it is not kept."""
+    info = sample_info(data_dir, c.monitor, c.started_at, c.trigger)
+    if info.kept:
+        return f"Sample: {info.rows:,} rows kept, redacted, at {data_dir / str(info.path)}."
+    return f"Sample: not kept ({info.reason})."

@@ -193,8 +193,10 @@ def test_show_json_is_the_api_document_with_explanations(history: History) -> No
     with HistoryStore(history.url) as store:
         record = store.get_check(check_id)
     assert record is not None
-    expected = record.to_dict()
+    unkept = {"kept": False, "rows": None, "path": None, "reason": doc["sample"]["reason"]}
+    expected = {**record.to_dict(), "sample": unkept}
     assert doc == json.loads(json.dumps(expected))
+    assert doc["sample"]["reason"].startswith("never written")  # stored by hand here, not by a daemon
     by_name = {f["name"]: f["explanation"] for f in doc["features"]}
     assert by_name["patient_age"]["kind"] == "numeric" and by_name["symptoms.language"]["kind"] == "categorical"
     assert doc["text"]["symptoms"]["code_switching"]["current"] > 0
@@ -223,7 +225,7 @@ def test_show_adds_explanation_columns_when_features_carry_them(history: History
     assert rows["patient_age"][-4:] == ["42 → 68", "19 .. 77 → 30 .. 90", "-", "-"]
     assert rows["arrival_mode"][-4:] == ["-", "-", "telehealth 0.0% → 30.0%", "telehealth (300)"]
     assert rows["channel"][-4:] == ["-", "-", "-", "-"]
-    doc = views.show_document(record)
+    doc = views.show_document(record, load_config(history.config).data_dir)
     explained = {f["name"]: f["explanation"] for f in doc["features"]}
     assert explained["patient_age"] == NUMERIC
     assert explained["arrival_mode"] == {**CATEGORICAL, "unseen_rows": 0}
