@@ -125,10 +125,13 @@ def worst_check(records: Sequence[CheckRecord]) -> CheckRecord | None:
 
 
 def _duration(ms: int) -> str:
-    minutes = ms / 60000
+    seconds = ms / 1000
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    minutes = seconds / 60
     if minutes < 120:
-        return f"{minutes:g} min"
-    return f"{minutes / 60:g} h" if minutes < 72 * 60 else f"{minutes / 1440:g} days"
+        return f"{minutes:.3g} min"
+    return f"{minutes / 60:.3g} h" if minutes < 72 * 60 else f"{minutes / 1440:.3g} days"
 
 
 def _window(record: CheckRecord) -> str:

@@ -63,3 +63,10 @@ def test_shifted_ranges_keep_their_length_within_valid_times() -> None:
     span = TimeRange(10_000, 20_000)
     assert span.shifted(-1) == TimeRange(0, 10_000) and span.shifted(1) == TimeRange(20_000, 30_000)
     assert span.shifted(-5) == TimeRange(0, 10_000)
+
+
+def test_a_range_ending_at_0_names_to_when_from_was_not_given() -> None:
+    with pytest.raises(RangeError, match=r"^'to' must be after 0, where the range starts at the earliest$"):
+        parse_range(None, "0", 10**12)
+    with pytest.raises(RangeError, match=r"^'from' must be before 'to'$"):
+        parse_range("5", "5", 10**12)
