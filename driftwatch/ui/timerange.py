@@ -63,8 +63,7 @@ def parse_range(from_: str | None, to: str | None, now_ms: int) -> TimeRange:
     if start is None:
         start = max(end - DEFAULT_SPAN_MS, 0)
     if start >= end:
-        given = "'from' must be before 'to'" if from_ else "'to' must be after 0, where the range starts at the earliest"
-            "'from' must be before 'to'" if from_ else f"'to' must be after 0 (the range's start, 'from', is {start})"
-        )
+        earliest = "'to' must be after 0, where the range starts at the earliest"
+        given = "'from' must be before 'to'" if from_ else earliest
         raise RangeError(given)
     return TimeRange(start, end)
