@@ -16,9 +16,12 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from driftwatch import __version__
-from driftwatch.config import Config, MonitorConfig, load_config
+from driftwatch.config import MonitorConfig
 from driftwatch.errors import DriftwatchError
 from driftwatch.exemplars.commands import exemplars_app
+from driftwatch.exits import config_or_exit as _load
+from driftwatch.exits import err
+from driftwatch.exits import fail as _fail
 from driftwatch.history import commands as history
 from driftwatch.reference.commands import reference_app
 from driftwatch.report import commands as report_commands
@@ -36,7 +39,6 @@ app.command("report")(report_commands.report)
 app.command("compare")(report_commands.compare)
 
 out = Console()
-err = Console(stderr=True)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to the YAML config file.")]
 MonitorOpt = Annotated[str | None, typer.Option("--monitor", "-m", help="Monitor name (default: every monitor).")]
@@ -63,18 +65,6 @@ def _main(
     ] = False,
 ) -> None:
     """Watch model inputs drift away from their reference."""
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
 
 
 @config_app.command("validate")

@@ -16,11 +16,13 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from driftwatch.config import Config, load_config
 from driftwatch.errors import DriftwatchError
+from driftwatch.exits import config_or_exit as _config
+from driftwatch.exits import fail as _fail
+from driftwatch.exits import store_or_exit as _store
 
 if TYPE_CHECKING:
-    from driftwatch.storage import HistoryStore
+    pass
 
 SHOW = "show"
 
@@ -44,34 +46,12 @@ exemplars_app = typer.Typer(
     help="Stored OOD exemplars: `exemplars CHECK_ID` shows a check's, `exemplars export` writes a labelling queue.",
 )
 out = Console()
-err = Console(stderr=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file; its storage.url is the history.")]
 
 
 class ShowFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
-def _config(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _store(cfg: Config) -> HistoryStore:
-    from driftwatch.storage import HistoryStore
-
-    try:
-        return HistoryStore(cfg.storage_url)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
 
 
 @exemplars_app.command(SHOW)

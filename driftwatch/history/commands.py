@@ -14,15 +14,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from driftwatch.config import Config, load_config
 from driftwatch.config.base import parse_duration
 from driftwatch.errors import DriftwatchError
+from driftwatch.exits import config_or_exit as _config
+from driftwatch.exits import fail as _fail
+from driftwatch.exits import store_or_exit as _store
 
 if TYPE_CHECKING:
-    from driftwatch.storage import CheckRecord, HistoryStore
+    from driftwatch.storage import CheckRecord
 
 out = Console()
-err = Console(stderr=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file; its storage.url is the history.")]
 # Checks listed when --limit is not given.
 DEFAULT_LIMIT = 20
@@ -56,27 +57,6 @@ def parse_time(option: str, text: str, now: float) -> float:
             " (2026-01-31, 2026-01-31T08:00:00Z)"
         ) from None
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
-def _config(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _store(cfg: Config) -> HistoryStore:
-    from driftwatch.storage import HistoryStore
-
-    try:
-        return HistoryStore(cfg.storage_url)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _print(lines: list[str]) -> None:

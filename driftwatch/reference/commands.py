@@ -16,20 +16,15 @@ from rich.table import Table
 
 from driftwatch.config import Config, MonitorConfig, load_config
 from driftwatch.errors import DriftwatchError
+from driftwatch.exits import fail as _fail
 from driftwatch.reference.versions import HistoryEntry
 
 reference_app = typer.Typer(
     no_args_is_help=True, help="Promote a shift to be the new reference, list versions, restore an earlier one."
 )
 out = Console()
-err = Console(stderr=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to the YAML config file.")]
 MonitorOpt = Annotated[str, typer.Option("--monitor", "-m", help="Monitor name.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 def _monitor(path: Path, name: str) -> tuple[Config, MonitorConfig]:

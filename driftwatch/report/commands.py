@@ -9,28 +9,16 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 
 from driftwatch.checks.render import summary_line
-from driftwatch.config import Config, MonitorConfig, load_config
+from driftwatch.config import MonitorConfig
 from driftwatch.errors import DriftwatchError
+from driftwatch.exits import config_or_exit as _config
+from driftwatch.exits import fail as _fail
 from driftwatch.report.html import render_report
 
 out = Console()
-err = Console(stderr=True)
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="HTML file to write (replaced if it exists).")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
-def _config(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except DriftwatchError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _write(output: Path, page: str, what: str) -> None:
