@@ -77,7 +77,7 @@ def _range(explanation: Mapping[str, Any]) -> str:
 
 
 def _value(v: Any) -> str:
-    text = "(missing)" if v is None else str(v)
+    text = "(missing)" if v is None else "(empty)" if v == "" else str(v)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 

@@ -165,6 +165,8 @@ def restore(data_dir: Path, monitor: str, version: str, *, reason: str, by: str,
         if version != BASE and not version_file(data_dir, monitor, version).is_file():
             valid = ", ".join([BASE, *promoted_versions(data_dir, monitor)])
             raise VersionError(f"monitor '{monitor}' has no reference version '{version}' (valid: {valid})", 404)
+        if version == previous:
+            raise VersionError(f"monitor '{monitor}': reference version '{version}' is already the active one", 409)
         entry = HistoryEntry("restore", version, now, reason, by, previous)
         activate(data_dir, entry, monitor)
         return entry

@@ -8,7 +8,7 @@ from driftwatch.checks.explain import CategoricalExplanation, NumericExplanation
 from driftwatch.checks.render import display_name
 from driftwatch.checks.results import CheckResult, FeatureResult
 from driftwatch.report import charts
-from driftwatch.report.format import esc, num, pct
+from driftwatch.report.format import esc, label, num, pct
 
 
 def anchor(index: int) -> str:
@@ -119,7 +119,7 @@ def _categorical(e: CategoricalExplanation) -> str:
     out = "<h4>Categories whose share moved most</h4>" + charts.legend() + charts.paired_bars(moved, "categories")
     if e.unseen_values:
         rows = "".join(
-            f'<tr><td>{esc("(redacted)" if u.value is None else u.value)}</td><td class="n">{u.count:,}</td></tr>'
+            f'<tr><td>{esc(label(u.value) if not u.value else u.value)}</td><td class="n">{u.count:,}</td></tr>'
             for u in e.unseen
         )
         shown = f", the {len(e.unseen)} most frequent listed" if e.unseen_values > len(e.unseen) else ""

@@ -52,4 +52,6 @@ def label(value: str | None) -> str:
     """A category as a chart shows it: cut to LABEL_CHARS, "(redacted)" when the rule removed it."""
     if value is None:
         return "(redacted)"
+    if value == "":
+        return "(empty)"  # an empty string is a category of its own, and a blank label reads as a bug
     return value if len(value) <= LABEL_CHARS else value[: LABEL_CHARS - 1] + "…"

@@ -174,6 +174,7 @@ def _checks_table(
                 "Drifted / judged",
                 "Worst features",
                 "OOD rate",
+                "Reference",
                 "Links",
             )
         ],
@@ -192,6 +193,7 @@ def _checks_table(
                 el("td", f"{r.drifted_features} / {r.judged_features}", class_="num"),
                 _worst_features(features.get(r.id, [])),
                 el("td", percent(ood_rate(r)), class_="num"),
+                el("td", r.reference_version, class_="muted"),
                 el("td", _check_links(r)),
                 class_=css or None,
                 id=f"check-{r.id}",

@@ -68,3 +68,13 @@ def test_explanation_is_read_from_the_first_holder_that_has_one() -> None:
     assert explanation_of(bare, stored) == NUMERIC
     assert explanation_of(SimpleNamespace(explanation=from_dict(CATEGORICAL))) == {**CATEGORICAL, "unseen_rows": 0}
     assert explanation_of(bare) is None
+
+
+def test_an_empty_category_is_named_not_left_blank() -> None:
+    empty = {
+        "kind": "categorical",
+        "moved": [{"value": "", "reference": 0.0, "current": 0.15}],
+        "unseen": [{"value": "", "count": 151}],
+        "unseen_values": 1,
+    }
+    assert cells(empty)[2:] == ("(empty) 0.0% → 15.0%", "(empty) (151)")

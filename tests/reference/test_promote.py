@@ -232,3 +232,6 @@ def test_restore_refuses_an_unknown_version(tmp_path: Path) -> None:
     assert "monitor 'triage' has no reference version '0123abcd' (valid: config)" in " ".join(proc.stderr.split())
     proc = _cli("history", "-c", str(config), "--monitor", "nope")
     assert proc.returncode == 2 and "unknown monitor 'nope' (valid: triage)" in proc.stderr
+    proc = _cli("restore", "-c", str(config), "--monitor", "triage", "--version", "config")
+    assert proc.returncode == 2 and "reference version 'config' is already the active one" in proc.stderr
+    assert not (tmp_path / "data" / "references" / "triage" / "history.jsonl").exists()  # nothing written

@@ -11,6 +11,7 @@ from driftwatch.config import load_config
 from driftwatch.ood.results import Exemplar
 from driftwatch.report import RENDERER_VERSION, render_report
 from driftwatch.report.cache import ReportCache, cache_name
+from driftwatch.report.format import label
 from driftwatch.storage import CheckRecord, HistoryStore
 
 from .conftest import HOSTILE, MARKER, Stored
@@ -145,3 +146,7 @@ def test_a_verdict_set_by_missing_values_says_so(middle: tuple[CheckRecord, str]
         assert "set by the share of missing or unusable values" in _section(page, f.name)
     moved = [f for f in result.features if f.drifted and f not in by_missing and f.explanation is not None]
     assert moved and all("set by the share" not in _section(page, f.name) for f in moved)
+
+
+def test_an_empty_category_is_named_not_left_blank() -> None:
+    assert label("") == "(empty)" and label(None) == "(redacted)" and label("walk_in") == "walk_in"

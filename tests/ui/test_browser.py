@@ -156,6 +156,9 @@ def test_from_the_monitor_list_to_the_worst_check(daemon: DaemonProcess, browser
     assert any(name in drifted_row.text for name in DRIFTED), drifted_row.text
     assert "no drift" in by_id[ids["clean"]].text
     assert "selected" in by_id[worst].get_attribute("class").split()
+    # which reference each check used, so a promotion shows in the table
+    version = httpx.get(f"{daemon.url}/v1/checks/{ids['drifted']}").json()["reference_version"]
+    assert all(version in r.text for r in rows)
     for check_id, r in by_id.items():
         check_url = f"{daemon.url}/v1/checks/{check_id}"
         assert r.find_element(By.CSS_SELECTOR, "a.report-link").get_attribute("href") == f"{check_url}/report"
