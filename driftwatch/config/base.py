@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -34,6 +35,12 @@ def parse_duration(value: Any) -> float:
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {value!r}")
     return seconds
+
+
+def iso_timestamp(text: str) -> float:
+    """Epoch seconds of an ISO 8601 time, read as UTC when it names no offset; ValueError when it is not one."""
+    at = datetime.fromisoformat(text.strip())
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
 # Every duration field parses the same way; the type carries the parsing, so no model repeats it.

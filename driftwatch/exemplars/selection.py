@@ -7,8 +7,8 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from driftwatch.config.base import iso_timestamp
 from driftwatch.ood.reasons import ORDER
 from driftwatch.storage import ExemplarRecord
 
@@ -32,15 +32,12 @@ def parse_since(text: str, now: float | None = None) -> float:
     if match is not None:
         return now - float(match[1]) * _SECONDS[match[2]]
     try:
-        at = datetime.fromisoformat(text.strip())
+        return iso_timestamp(text)
     except ValueError:
         raise ValueError(
             f"--since {text!r} is neither a duration (90s, 30m, 24h, 7d, 2w) nor an ISO 8601 time"
             " (2026-01-31 or 2026-01-31T08:00:00+01:00)"
         ) from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.timestamp()
 
 
 def novelty(e: ExemplarRecord) -> tuple[bool, float, float, float, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from driftwatch.config.base import parse_duration
+from driftwatch.config.base import iso_timestamp, parse_duration
 from driftwatch.errors import DriftwatchError
 from driftwatch.exits import config_or_exit as _config
 from driftwatch.exits import fail as _fail
@@ -50,13 +49,12 @@ def parse_time(option: str, text: str, now: float) -> float:
     except ValueError:
         pass
     try:
-        at = datetime.fromisoformat(text.strip())
+        return iso_timestamp(text)
     except ValueError:
         raise ValueError(
             f"{option} {text!r} is neither a duration (30m, 6h, 7d) nor an ISO 8601 time"
             " (2026-01-31, 2026-01-31T08:00:00Z)"
         ) from None
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _print(lines: list[str]) -> None:

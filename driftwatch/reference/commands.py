@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from driftwatch.config import Config, MonitorConfig, load_config
+from driftwatch.config.base import iso_timestamp
 from driftwatch.errors import DriftwatchError
 from driftwatch.exits import fail as _fail
 from driftwatch.reference.versions import HistoryEntry
@@ -42,10 +43,9 @@ def parse_time(text: str) -> float:
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text)
+        return iso_timestamp(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is neither epoch seconds nor an ISO 8601 time") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _when(t: float | None) -> str:
